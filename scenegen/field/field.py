@@ -1,0 +1,145 @@
+"""The radiance field: hash encoding -> density MLP -> colour MLP with a spherical-harmonics view encoding.
+
+Positions arrive in *field coordinates* (see :class:`scenegen.data.dataset.SceneTransform`): bounded scenes
+occupy [-1, 1]^3; unbounded scenes are contracted (mip-NeRF 360, with the L-inf norm as nerfstudio does for
+hash grids) from R^3 into [-2, 2]^3 before encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from scenegen.field.encoding import HashEncoding, HashGridConfig
+
+
+@dataclass
+class FieldConfig:
+    """Field architecture."""
+
+    grid: HashGridConfig = field(default_factory=HashGridConfig)
+    hidden_dim: int = 64
+    """Width of both MLPs."""
+    geo_feat_dim: int = 15
+    """Features passed from the density MLP to the colour MLP."""
+    color_layers: int = 2
+    """Hidden layers of the colour MLP."""
+    sh_degree: int = 4
+    appearance_dim: int = 0
+    """Per-image appearance embedding size (0 = off). Real captures with exposure changes want 16-32."""
+    implementation: str = "auto"
+    """Hash encoding backend: auto (tcnn on CUDA if importable, C++ kernel on CPU), torch, cpu, tcnn."""
+    compile: bool = False
+    """torch.compile the field's PyTorch parts (helps on CUDA without tcnn; on CPU the C++ kernel is faster)."""
+
+
+def contract(x: Tensor) -> Tensor:
+    """mip-NeRF 360 scene contraction with the L-inf norm: R^3 -> [-2, 2]^3 (identity inside [-1, 1]^3)."""
+    mag = x.abs().amax(-1, keepdim=True)
+    safe = mag.clamp_min(1.0)
+    return torch.where(mag <= 1.0, x, (2.0 - 1.0 / safe) * (x / safe))
+
+
+def to_unit_cube(x: Tensor, bounded: bool) -> Tensor:
+    """Field coordinates -> [0, 1]^3 for the hash grid."""
+    if bounded:
+        return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
+    return ((contract(x) + 2.0) * 0.25).clamp(0.0, 1.0)
+
+
+def sh_encode(d: Tensor, degree: int) -> Tensor:
+    """Real spherical harmonics of unit directions ``d`` (N, 3) up to ``degree`` (1..4): (N, degree^2)."""
+    x, y, z = d.unbind(-1)
+    out = [torch.full_like(x, 0.28209479177387814)]
+    if degree > 1:
+        out += [-0.48860251190291987 * y, 0.48860251190291987 * z, -0.48860251190291987 * x]
+    if degree > 2:
+        xx, yy, zz, xy, yz, xz = x * x, y * y, z * z, x * y, y * z, x * z
+        out += [
+            1.0925484305920792 * xy,
+            -1.0925484305920792 * yz,
+            0.94617469575755997 * zz - 0.31539156525251999,
+            -1.0925484305920792 * xz,
+            0.54627421529603959 * (xx - yy),
+        ]
+    if degree > 3:
+        out += [
+            0.59004358992664352 * y * (-3.0 * xx + yy),
+            2.8906114426405538 * xy * z,
+            0.45704579946446572 * y * (1.0 - 5.0 * zz),
+            0.3731763325901154 * z * (5.0 * zz - 3.0),
+            0.45704579946446572 * x * (1.0 - 5.0 * zz),
+            1.4453057213202769 * z * (xx - yy),
+            0.59004358992664352 * x * (-xx + 3.0 * yy),
+        ]
+    return torch.stack(out, -1)
+
+
+def _mlp(in_dim: int, hidden: int, out_dim: int, layers: int) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    d = in_dim
+    for _ in range(layers):
+        mods += [nn.Linear(d, hidden, bias=False), nn.ReLU(inplace=True)]
+        d = hidden
+    mods.append(nn.Linear(d, out_dim, bias=False))
+    return nn.Sequential(*mods)
+
+
+class RadianceField(nn.Module):
+    """Instant-NGP style radiance field.
+
+    ``forward(x, d, image_idx)`` -> (sigma (N,), rgb (N, 3)); ``density(x)`` -> sigma (N,).
+    """
+
+    def __init__(self, cfg: FieldConfig, bounded: bool = True, num_images: int = 0):
+        super().__init__()
+        self.cfg = cfg
+        self.bounded = bounded
+        self.encoding = HashEncoding(cfg.grid, cfg.implementation)
+        self.density_mlp = _mlp(self.encoding.output_dim, cfg.hidden_dim, 1 + cfg.geo_feat_dim, 1)
+        color_in = cfg.geo_feat_dim + cfg.sh_degree**2 + cfg.appearance_dim
+        self.color_mlp = _mlp(color_in, cfg.hidden_dim, 3, cfg.color_layers)
+        self.appearance = nn.Embedding(max(num_images, 1), cfg.appearance_dim) if cfg.appearance_dim > 0 else None
+        if self.appearance is not None:
+            nn.init.zeros_(self.appearance.weight)
+        self._fwd = self._forward_impl
+        self._dens = self._density_impl
+        if cfg.compile and self.encoding.tcnn is None:
+            self._fwd = torch.compile(self._forward_impl, dynamic=True)
+            self._dens = torch.compile(self._density_impl, dynamic=True)
+
+    # The pure functions below are what torch.compile traces.
+    def _density_impl(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.density_mlp(self.encoding(to_unit_cube(x, self.bounded)))
+        sigma = torch.exp(h[:, 0].clamp(max=15.0) - 1.0)  # truncated exp, shifted: starts near-transparent
+        return sigma, h[:, 1:]
+
+    def _forward_impl(self, x: Tensor, d: Tensor, app: Tensor | None) -> tuple[Tensor, Tensor]:
+        sigma, geo = self._density_impl(x)
+        feats = [geo, sh_encode(d, self.cfg.sh_degree)]
+        if app is not None:
+            feats.append(app)
+        rgb = torch.sigmoid(self.color_mlp(torch.cat(feats, -1)))
+        return sigma, rgb
+
+    def appearance_codes(self, image_idx: Tensor | None, n: int, device) -> Tensor | None:
+        """Per-sample appearance codes; novel views (``image_idx`` None) use the mean training code."""
+        if self.appearance is None:
+            return None
+        if image_idx is None:
+            return self.appearance.weight.mean(0, keepdim=True).expand(n, -1)
+        return self.appearance(image_idx)
+
+    def forward(self, x: Tensor, d: Tensor, image_idx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """x: (N, 3) field coordinates, d: (N, 3) unit directions, image_idx: (N,) long or None."""
+        if x.shape[0] == 0:
+            return x.new_zeros(0), x.new_zeros(0, 3)
+        app = self.appearance_codes(image_idx, x.shape[0], x.device)
+        return self._fwd(x, d, app)
+
+    def density(self, x: Tensor) -> Tensor:
+        if x.shape[0] == 0:
+            return x.new_zeros(0)
+        return self._dens(x)[0]

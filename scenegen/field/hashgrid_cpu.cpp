@@ -1,0 +1,134 @@
+// Multiresolution hash encoding, CPU kernels (forward and table gradient).
+//
+// Hand-written because the encoding is where CPU training time goes and neither eager PyTorch
+// (gathers + index_put backward) nor torch.compile fuse it well on CPU. The maths is identical to
+// scenegen.field.encoding.hash_encode (the pure-PyTorch reference the tests compare against).
+//
+// Forward is parallel over points. Backward is parallel over levels: each level owns a disjoint slice
+// of the table, so threads never write the same entry and no atomics are needed.
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <cmath>
+#include <cstdint>
+
+namespace {
+
+struct Level {
+  float res;
+  int64_t res1;
+  int64_t offset;
+  int64_t size;
+  bool dense;
+};
+
+inline void corners(const Level& lv, const float* p, int64_t idx[8], float w[8]) {
+  float fx = p[0] * lv.res, fy = p[1] * lv.res, fz = p[2] * lv.res;
+  float flx = std::floor(fx), fly = std::floor(fy), flz = std::floor(fz);
+  float rx = fx - flx, ry = fy - fly, rz = fz - flz;
+  int64_t x0 = (int64_t)flx, y0 = (int64_t)fly, z0 = (int64_t)flz;
+  // Points are in [0, 1]^3, so coordinates are >= 0. Dense levels: a corner past the last vertex (x == 1)
+  // has weight 0; clamping it keeps the index in range without a division. Hashed levels have power-of-two
+  // sizes, so the modulo of the reference is a mask.
+  const int64_t mask = lv.size - 1;
+  for (int c = 0; c < 8; ++c) {
+    int64_t ix = x0 + (c & 1), iy = y0 + ((c >> 1) & 1), iz = z0 + ((c >> 2) & 1);
+    int64_t h;
+    if (lv.dense) {
+      const int64_t m = lv.res1 - 1;
+      ix = ix > m ? m : ix;
+      iy = iy > m ? m : iy;
+      iz = iz > m ? m : iz;
+      h = ix + iy * lv.res1 + iz * lv.res1 * lv.res1;
+    } else {
+      h = ((ix * 1) ^ (iy * 2654435761LL) ^ (iz * 805459861LL)) & mask;
+    }
+    idx[c] = h + lv.offset;
+    w[c] = ((c & 1) ? rx : 1.f - rx) * (((c >> 1) & 1) ? ry : 1.f - ry) * (((c >> 2) & 1) ? rz : 1.f - rz);
+  }
+}
+
+std::vector<Level> levels(const torch::Tensor& res, const torch::Tensor& offsets, const torch::Tensor& sizes,
+                          const torch::Tensor& dense) {
+  auto r = res.contiguous().to(torch::kFloat32);
+  auto o = offsets.contiguous().to(torch::kInt64);
+  auto s = sizes.contiguous().to(torch::kInt64);
+  auto d = dense.contiguous().to(torch::kBool);
+  std::vector<Level> out(r.size(0));
+  for (int64_t l = 0; l < r.size(0); ++l) {
+    float rl = r.data_ptr<float>()[l];
+    out[l] = Level{rl, (int64_t)rl + 1, o.data_ptr<int64_t>()[l], s.data_ptr<int64_t>()[l], d.data_ptr<bool>()[l]};
+  }
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor hash_forward(torch::Tensor x, torch::Tensor table, torch::Tensor res, torch::Tensor offsets,
+                           torch::Tensor sizes, torch::Tensor dense) {
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == 3, "x must be (N, 3)");
+  x = x.contiguous().to(torch::kFloat32);
+  table = table.contiguous();
+  TORCH_CHECK(table.scalar_type() == torch::kFloat32, "table must be float32");
+  auto lv = levels(res, offsets, sizes, dense);
+  const int64_t n = x.size(0), L = (int64_t)lv.size(), F = table.size(1);
+  auto out = torch::empty({n, L * F}, x.options());
+  const float* xp = x.data_ptr<float>();
+  const float* tp = table.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, n, 512, [&](int64_t b, int64_t e) {
+    int64_t idx[8];
+    float w[8];
+    for (int64_t i = b; i < e; ++i) {
+      const float* p = xp + i * 3;
+      for (int64_t l = 0; l < L; ++l) {
+        corners(lv[l], p, idx, w);
+        float* o = op + i * L * F + l * F;
+        if (F == 2) {
+          float a0 = 0.f, a1 = 0.f;
+          for (int c = 0; c < 8; ++c) {
+            const float* t = tp + idx[c] * 2;
+            a0 += w[c] * t[0];
+            a1 += w[c] * t[1];
+          }
+          o[0] = a0;
+          o[1] = a1;
+        } else {
+          for (int64_t f = 0; f < F; ++f) o[f] = 0.f;
+          for (int c = 0; c < 8; ++c)
+            for (int64_t f = 0; f < F; ++f) o[f] += w[c] * tp[idx[c] * F + f];
+        }
+      }
+    }
+  });
+  return out;
+}
+
+torch::Tensor hash_backward(torch::Tensor grad_out, torch::Tensor x, int64_t table_rows, int64_t F,
+                            torch::Tensor res, torch::Tensor offsets, torch::Tensor sizes, torch::Tensor dense) {
+  x = x.contiguous().to(torch::kFloat32);
+  grad_out = grad_out.contiguous().to(torch::kFloat32);
+  auto lv = levels(res, offsets, sizes, dense);
+  const int64_t n = x.size(0), L = (int64_t)lv.size();
+  auto grad = torch::zeros({table_rows, F}, x.options());
+  const float* xp = x.data_ptr<float>();
+  const float* gp = grad_out.data_ptr<float>();
+  float* gt = grad.data_ptr<float>();
+  at::parallel_for(0, L, 1, [&](int64_t b, int64_t e) {
+    int64_t idx[8];
+    float w[8];
+    for (int64_t l = b; l < e; ++l) {
+      for (int64_t i = 0; i < n; ++i) {
+        corners(lv[l], xp + i * 3, idx, w);
+        const float* g = gp + i * L * F + l * F;
+        for (int c = 0; c < 8; ++c)
+          for (int64_t f = 0; f < F; ++f) gt[idx[c] * F + f] += w[c] * g[f];
+      }
+    }
+  });
+  return grad;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &hash_forward, "hash encoding forward (CPU)");
+  m.def("backward", &hash_backward, "hash encoding table gradient (CPU)");
+}

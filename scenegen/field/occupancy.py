@@ -1,0 +1,139 @@
+"""Occupancy grid for empty-space skipping (Instant-NGP / nerfacc ``OccGridEstimator`` style).
+
+A dense grid of ``resolution^3`` cells holds an exponential moving average of the field's density; a bitfield
+(bool tensor) marks cells worth sampling. Bounded scenes: the grid covers the field box [-1, 1]^3. Unbounded
+scenes: the grid covers the contracted space [-2, 2]^3, so one grid spans all of R^3 with cells growing with
+distance (the role of Instant-NGP's cascades).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from scenegen.field.field import contract
+
+
+class OccupancyGrid(nn.Module):
+    """Density EMA + bitfield over the field's domain.
+
+    Args:
+        resolution: cells per axis.
+        bounded: domain [-1, 1]^3 (True) or contracted [-2, 2]^3 (False).
+        threshold: a cell is occupied when ``density * step_size`` exceeds this (capped by the mean).
+        step_size: the marching step the threshold refers to (field units).
+        ema_decay: density EMA decay per update.
+    """
+
+    def __init__(
+        self,
+        resolution: int = 128,
+        bounded: bool = True,
+        threshold: float = 0.01,
+        step_size: float = 0.005,
+        ema_decay: float = 0.95,
+    ):
+        super().__init__()
+        self.resolution = resolution
+        self.bounded = bounded
+        self.threshold = threshold
+        self.step_size = step_size
+        self.ema_decay = ema_decay
+        self.extent = 1.0 if bounded else 2.0
+        n = resolution**3
+        # -1 marks cells never evaluated: they count as occupied until first seen.
+        self.register_buffer("density", torch.full((n,), -1.0))
+        self.register_buffer("binary", torch.ones(n, dtype=torch.bool))
+        self.register_buffer("updates", torch.zeros((), dtype=torch.long))
+
+    # --- geometry -------------------------------------------------------------------------------------------
+    def _grid_coords(self, x: Tensor) -> Tensor:
+        """Field coordinates (..., 3) -> continuous grid coordinates in [0, resolution)."""
+        if not self.bounded:
+            x = contract(x)
+        return (x + self.extent) * (self.resolution / (2 * self.extent))
+
+    def cell_index(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Flat cell index (...,) and an inside-the-domain mask for field points x (..., 3)."""
+        g = self._grid_coords(x)
+        inside = ((g >= 0) & (g < self.resolution)).all(-1)
+        gi = g.long().clamp(0, self.resolution - 1)
+        r = self.resolution
+        return (gi[..., 0] * r + gi[..., 1]) * r + gi[..., 2], inside
+
+    def occupied(self, x: Tensor) -> Tensor:
+        """Bool (...,): the point lies in an occupied cell of the domain."""
+        idx, inside = self.cell_index(x)
+        return self.binary[idx] & inside
+
+    def cell_centers(self, idx: Tensor, jitter: bool = True, generator=None) -> Tensor:
+        """Field coordinates (N, 3) of points in cells ``idx`` (random inside the cell when jitter)."""
+        r = self.resolution
+        ijk = torch.stack([idx // (r * r), (idx // r) % r, idx % r], -1).float()
+        if jitter:
+            ijk = ijk + torch.rand(ijk.shape, generator=generator, device=idx.device)
+        else:
+            ijk = ijk + 0.5
+        y = ijk * (2 * self.extent / r) - self.extent
+        if not self.bounded:
+            y = uncontract(y)
+        return y
+
+    # --- updates --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def update(
+        self,
+        density_fn: Callable[[Tensor], Tensor],
+        n_cells: int | None = None,
+        generator: torch.Generator | None = None,
+        chunk: int = 1 << 17,
+    ) -> None:
+        """Re-evaluate the density at (a random subset of) cells and refresh the bitfield.
+
+        ``n_cells`` None evaluates every cell; otherwise ``n_cells`` uniformly random cells plus up to as many
+        currently occupied ones (Instant-NGP's schedule).
+        """
+        total = self.resolution**3
+        device = self.density.device
+        if n_cells is None or n_cells >= total:
+            idx = torch.arange(total, device=device)
+        else:
+            rand = torch.randint(0, total, (n_cells,), generator=generator, device=device)
+            occ = self.binary.nonzero().squeeze(-1)
+            if occ.numel() > n_cells:
+                occ = occ[torch.randint(0, occ.numel(), (n_cells,), generator=generator, device=device)]
+            idx = torch.cat([rand, occ])
+        new = torch.empty(idx.shape[0], device=device)
+        for s in range(0, idx.shape[0], chunk):
+            pts = self.cell_centers(idx[s : s + chunk], jitter=True, generator=generator)
+            new[s : s + chunk] = density_fn(pts).float()
+        unseen = self.density < 0
+        cur = torch.where(unseen, self.density, self.density * self.ema_decay)
+        cur[idx] = cur[idx].clamp_min(0.0)  # first evaluation replaces the "unseen" marker
+        cur.scatter_reduce_(0, idx, new, reduce="amax")
+        self.density.copy_(cur)
+        seen = self.density >= 0
+        mean = float(self.density[seen].mean()) if bool(seen.any()) else 0.0
+        thresh = min(mean, self.threshold / self.step_size)
+        self.binary.copy_((self.density > thresh) | ~seen)
+        self.updates += 1
+
+    def mark_points(self, x: Tensor, value: float) -> None:
+        """Seed the density at cells containing points x (N, 3) (e.g. SfM points or a depth prior)."""
+        idx, inside = self.cell_index(x)
+        idx = idx[inside]
+        self.density.scatter_reduce_(0, idx, torch.full_like(idx, value, dtype=self.density.dtype), reduce="amax")
+        self.binary[idx] = True
+
+    @property
+    def occupancy_fraction(self) -> float:
+        return float(self.binary.float().mean())
+
+
+def uncontract(y: Tensor) -> Tensor:
+    """Inverse of :func:`scenegen.field.field.contract` (L-inf), for y in [-2, 2]^3."""
+    mag = y.abs().amax(-1, keepdim=True)
+    safe = mag.clamp(1.0, 2.0 - 1e-4)
+    return torch.where(mag <= 1.0, y, y / safe / (2.0 - safe))

@@ -1,0 +1,135 @@
+"""Renderer: field + occupancy grid + ray marcher -> colours, depth and opacity for rays and cameras.
+
+Two paths share the marcher and compositor:
+  * :meth:`Renderer.render_rays_train`: one differentiable pass over all candidate steps (jittered).
+  * :meth:`Renderer.render_rays`: inference, windowed marching with early ray termination, chunked so memory
+    stays bounded at any resolution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from scenegen.cameras.cameras import Cameras
+from scenegen.field.field import RadianceField
+from scenegen.field.occupancy import OccupancyGrid
+from scenegen.render.composite import accumulate, composite, render_weights
+from scenegen.render.marching import MarchConfig, RayMarcher
+
+
+class Renderer:
+    """Renders rays given in field coordinates.
+
+    Args:
+        field: the radiance field.
+        grid: occupancy grid (None: march every step, slow; for tests).
+        march: marching configuration.
+        bounded: scene kind (box vs contracted).
+    """
+
+    def __init__(self, field: RadianceField, grid: OccupancyGrid | None, march: MarchConfig, bounded: bool):
+        self.field = field
+        self.grid = grid
+        self.marcher = RayMarcher(march, bounded)
+        self.bounded = bounded
+
+    def render_rays_train(
+        self,
+        origins: Tensor,
+        dirs: Tensor,
+        image_idx: Tensor | None,
+        background: Tensor,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
+        """Differentiable render of R rays: rgb (R, 3) composited on ``background`` (R, 3) or (3,)."""
+        ray_idx, t0, t1 = self.marcher.march(origins, dirs, self.grid, jitter=True, generator=generator)
+        tm = 0.5 * (t0 + t1)
+        x = origins[ray_idx] + dirs[ray_idx] * tm[:, None]
+        d = dirs[ray_idx]
+        img = image_idx[ray_idx] if image_idx is not None else None
+        sigma, rgb = self.field(x, d, img)
+        out = composite(sigma, rgb, t0, t1, ray_idx, origins.shape[0])
+        out["rgb"] = out["rgb"] + (1.0 - out["accumulation"])[:, None] * background
+        out["num_samples"] = torch.tensor(ray_idx.numel())
+        return out
+
+    @torch.no_grad()
+    def render_rays(
+        self,
+        origins: Tensor,
+        dirs: Tensor,
+        background: Tensor,
+        chunk: int = 1 << 15,
+        min_transmittance: float = 1e-3,
+        image_idx: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """Inference render of R rays in chunks: rgb (R, 3), depth (R,) field units, accumulation (R,)."""
+        outs = [
+            self._render_chunk(
+                origins[s : s + chunk],
+                dirs[s : s + chunk],
+                background,
+                min_transmittance,
+                None if image_idx is None else image_idx[s : s + chunk],
+            )
+            for s in range(0, origins.shape[0], chunk)
+        ]
+        return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
+
+    def _render_chunk(self, origins, dirs, background, min_transmittance, image_idx) -> dict[str, Tensor]:
+        r = origins.shape[0]
+        device = origins.device
+        rgb = torch.zeros(r, 3, device=device)
+        depth = torch.zeros(r, device=device)
+        acc = torch.zeros(r, device=device)
+        trans = torch.ones(r, device=device)
+        t_start, t_end = self.marcher.ray_ranges(origins, dirs)
+        alive = (t_end > t_start).nonzero().squeeze(-1)
+        seq = self.marcher.t_seq
+        n_steps = seq.numel() - 1
+        a, window = 0, 32
+        while alive.numel() > 0 and a < n_steps:
+            b = min(n_steps, a + window)
+            o, d = origins[alive], dirs[alive]
+            ray_idx, t0, t1 = self.marcher.march(
+                o, d, self.grid, step_range=(a, b), t_start=t_start[alive], t_end=t_end[alive]
+            )
+            if ray_idx.numel() > 0:
+                tm = 0.5 * (t0 + t1)
+                x = o[ray_idx] + d[ray_idx] * tm[:, None]
+                img = image_idx[alive][ray_idx] if image_idx is not None else None
+                sigma, col = self.field(x, d[ray_idx], img)
+                w, _ = render_weights(sigma, t1 - t0, ray_idx)
+                w = w * trans[alive][ray_idx]
+                n = alive.numel()
+                rgb[alive] += accumulate(col, w, ray_idx, n)
+                depth[alive] += accumulate(tm, w, ray_idx, n)
+                acc[alive] += accumulate(torch.ones_like(w), w, ray_idx, n)
+                tau = torch.zeros(n, device=device).index_add_(0, ray_idx, sigma * (t1 - t0))
+                trans[alive] = trans[alive] * torch.exp(-tau)
+            # Rays leave when opaque or past their interval.
+            if self.bounded:
+                past = t_start[alive] + seq[b].item() >= t_end[alive]
+            else:
+                past = torch.full_like(alive, seq[b].item() >= self.marcher.cfg.far, dtype=torch.bool)
+            alive = alive[(trans[alive] > min_transmittance) & ~past]
+            a = b
+            window = min(window * 2, 256)
+        rgb = rgb + (1.0 - acc)[:, None] * background
+        depth = depth / acc.clamp_min(1e-6)
+        return {"rgb": rgb.clamp(0, 1), "depth": depth, "accumulation": acc}
+
+    @torch.no_grad()
+    def render_camera(
+        self, cameras: Cameras, i: int, background: Tensor, chunk: int = 1 << 15
+    ) -> dict[str, Tensor]:
+        """Render camera ``i`` of ``cameras`` (field coordinates): rgb (H, W, 3), depth (H, W), accumulation."""
+        h, w = int(cameras.height[i]), int(cameras.width[i])
+        origins, dirs = cameras.camera_rays(i)
+        out = self.render_rays(origins, dirs, background, chunk=chunk)
+        return {
+            "rgb": out["rgb"].reshape(h, w, 3),
+            "depth": out["depth"].reshape(h, w),
+            "accumulation": out["accumulation"].reshape(h, w),
+        }

@@ -1,0 +1,90 @@
+"""Training configuration (one dataclass, saved whole in every run as ``config.json``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from scenegen.field.encoding import HashGridConfig
+from scenegen.field.field import FieldConfig
+from scenegen.render.marching import MarchConfig
+
+
+@dataclass
+class TrainConfig:
+    """Train a radiance field on a posed dataset."""
+
+    data: Path
+    """Dataset folder (Blender-synthetic, nerfstudio or Instant-NGP transforms.json, LLFF poses_bounds.npy)."""
+    output: Path = Path("runs/scene")
+    """Run folder: checkpoints, metrics.jsonl, config.json."""
+    max_steps: Optional[int] = None
+    """Stop after this many steps (default 20000 when no time budget is given)."""
+    time_budget: Optional[float] = None
+    """Stop when the whole command has run this many minutes (loading and compile warm-up included)."""
+    seed: int = 0
+    downscale: int = 1
+    """Read images downscaled by this integer factor (a downscaled copy is cached)."""
+    background: Literal["white", "black", "random"] = "white"
+    """Background of RGBA images (training composites on random colours when 'random')."""
+    resume: bool = False
+    """Continue from the run's latest checkpoint."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 0
+    """CPU threads for torch (0 = all cores)."""
+    lr: float = 1e-2
+    lr_final: float = 3e-4
+    target_samples: int = 0
+    """Samples per step (the ray batch adapts to it); 0 = 65536 on CPU, 262144 on CUDA."""
+    max_rays: int = 8192
+    """Upper bound of rays per step on CPU (x4 on CUDA)."""
+    min_rays: int = 1024
+    """Lower bound of rays per step (early on, when the grid is still dense, steps get more samples)."""
+    grid_resolution: int = 128
+    grid_update_every: int = 16
+    scene_kind: Literal["auto", "bounded", "unbounded"] = "auto"
+    """Bounded box (object-centric, synthetic) or contracted unbounded space (real captures)."""
+    eval_every: float = 60.0
+    """Seconds between quick held-out evaluations during training (0 = never)."""
+    eval_views: int = 3
+    checkpoint_every: float = 120.0
+    """Seconds between checkpoints (one is always written at the end and on Ctrl-C)."""
+    progress: bool = True
+    field: FieldConfig = dataclasses.field(default_factory=FieldConfig)
+    march: MarchConfig = dataclasses.field(default_factory=MarchConfig)
+
+    def to_dict(self) -> dict:
+        return _jsonable(dataclasses.asdict(self))
+
+    def save(self, path: Path) -> None:
+        from scenegen.train.checkpoint import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
+
+    @staticmethod
+    def from_dict(d: dict) -> "TrainConfig":
+        d = dict(d)
+        fd = dict(d.pop("field"))
+        grid = HashGridConfig(**fd.pop("grid"))
+        fcfg = FieldConfig(grid=grid, **fd)
+        mcfg = MarchConfig(**d.pop("march"))
+        d["data"] = Path(d["data"])
+        d["output"] = Path(d["output"])
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        return TrainConfig(field=fcfg, march=mcfg, **{k: v for k, v in d.items() if k in known})
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+__all__ = ["TrainConfig", "FieldConfig", "HashGridConfig", "MarchConfig", "field"]

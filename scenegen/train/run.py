@@ -1,0 +1,73 @@
+"""Load a trained run (config + scene transform + latest checkpoint) for rendering and evaluation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from scenegen.cameras.cameras import Cameras
+from scenegen.data.dataset import SceneTransform
+from scenegen.errors import InputError
+from scenegen.render.renderer import Renderer
+from scenegen.train.checkpoint import load_checkpoint
+from scenegen.train.config import TrainConfig
+from scenegen.train.trainer import background_color, build_renderer, resolve_device
+
+
+@dataclass
+class LoadedRun:
+    """A trained scene, ready to render cameras given in the dataset's world units."""
+
+    run_dir: Path
+    config: TrainConfig
+    scene: dict
+    transform: SceneTransform
+    renderer: Renderer
+    device: torch.device
+    step: int
+
+    @property
+    def background(self) -> torch.Tensor:
+        return background_color(self.scene.get("background", "white"), self.device)
+
+    @torch.no_grad()
+    def render(self, cameras: Cameras, i: int, chunk: int = 1 << 15) -> dict[str, torch.Tensor]:
+        """Render camera ``i`` of world-space ``cameras``: rgb (H, W, 3) in [0, 1], depth (H, W) in world units
+        (z-depth is not assumed: distance along the ray), accumulation (H, W)."""
+        cams = self.transform.cameras_to_field(cameras[[i]]).to(self.device)
+        out = self.renderer.render_camera(cams, 0, self.background.to(self.device), chunk=chunk)
+        out["depth"] = out["depth"] / self.transform.scale
+        return {k: v.cpu() for k, v in out.items()}
+
+
+def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
+    """Load ``run_dir``'s latest checkpoint (raises InputError naming the missing/corrupt file)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError("run folder not found", file=run_dir)
+    ckpt_path = run_dir / "checkpoints" / "latest.pt"
+    ckpt = load_checkpoint(ckpt_path)
+    for key in ("config", "scene", "field", "grid"):
+        if key not in ckpt:
+            raise InputError("checkpoint lacks this entry", file=ckpt_path, field=key)
+    dev = resolve_device(device)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    cfg.field.compile = False
+    scene = ckpt["scene"]
+    bounded = cfg.scene_kind == "bounded"
+    field, grid, renderer = build_renderer(cfg, bounded, int(scene["num_images"]), dev)
+    field.load_state_dict(ckpt["field"])
+    grid.load_state_dict(ckpt["grid"])
+    field.eval()
+    return LoadedRun(run_dir, cfg, scene, SceneTransform.from_dict(scene["transform"]), renderer, dev, int(ckpt["step"]))
+
+
+def read_scene_json(run_dir: Path) -> dict:
+    p = Path(run_dir) / "scene.json"
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError("not a scenegen run (scene.json missing)", file=p) from None

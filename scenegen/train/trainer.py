@@ -1,0 +1,416 @@
+"""The training loop: posed images -> radiance field checkpoint.
+
+Per step: sample pixels of the training images, march their rays through the occupancy grid, render, take an
+MSE loss against the pixels and an Adam step. The ray batch adapts so each step renders about
+``target_samples`` samples, which keeps step time steady as the grid prunes empty space. The learning rate
+decays exponentially with *progress*, the larger of step/max_steps and elapsed/time_budget, so time-budgeted
+runs anneal properly. Randomness is drawn from a generator re-seeded from (seed, step) each step, so a resumed
+run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scenegen.data.dataset import SceneDataset, SceneTransform
+from scenegen.errors import InputError
+from scenegen.field.field import RadianceField
+from scenegen.field.occupancy import OccupancyGrid
+from scenegen.render.renderer import Renderer
+from scenegen.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
+from scenegen.train.config import TrainConfig
+from scenegen.train.metrics import mse_to_psnr, psnr
+
+_IMPORT_TIME = time.time()
+
+
+def process_elapsed() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere: since scenegen was imported)."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except Exception:
+        return time.time() - _IMPORT_TIME
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("CUDA was asked for but torch sees no CUDA device", field="--device")
+    return torch.device(name)
+
+
+def background_color(name: str, device) -> torch.Tensor:
+    """The fixed background colour for evaluation/rendering (random -> white)."""
+    return torch.zeros(3, device=device) if name == "black" else torch.ones(3, device=device)
+
+
+class PixelBank:
+    """All pixels of a set of training images, flattened, for uniform random ray batches.
+
+    Images are kept as uint8 (P, C) with C = 3 or 4 (alpha), so memory is about P * C bytes.
+    """
+
+    def __init__(self, ds: SceneDataset, frames: list[int], device: torch.device, progress=None):
+        if not frames:
+            raise InputError("the dataset has no training images", file=ds.root, field="frames")
+        chunks, offsets, widths = [], [0], []
+        channels = None
+        for k, i in enumerate(frames):
+            img = ds.load_image(i)
+            c = img.shape[2]
+            if channels is None:
+                channels = c
+            elif c != channels:  # mix of RGB and RGBA: promote to RGBA
+                channels = 4
+            chunks.append(img)
+            widths.append(img.shape[1])
+            offsets.append(offsets[-1] + img.shape[0] * img.shape[1])
+            if progress is not None:
+                progress(k + 1, len(frames))
+        data = []
+        for img in chunks:
+            if img.shape[2] < channels:
+                img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], 2)
+            data.append(torch.from_numpy(np.ascontiguousarray(img)).reshape(-1, channels))
+        self.pixels = torch.cat(data).to(device)
+        self.offsets = torch.tensor(offsets, dtype=torch.long, device=device)
+        self.widths = torch.tensor(widths, dtype=torch.long, device=device)
+        self.frames = torch.tensor(frames, dtype=torch.long, device=device)
+        self.channels = channels
+        self.device = device
+
+    def __len__(self) -> int:
+        return self.pixels.shape[0]
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """n random pixels: frame index (n,), u (n,), v (n,) pixel centres, colours (n, C) float in [0, 1]."""
+        flat = torch.randint(0, len(self), (n,), generator=generator, device=self.device)
+        img = torch.searchsorted(self.offsets, flat, right=True) - 1
+        local = flat - self.offsets[img]
+        w = self.widths[img]
+        v = torch.div(local, w, rounding_mode="floor")
+        u = local - v * w
+        return self.frames[img], u.float() + 0.5, v.float() + 0.5, self.pixels[flat].float() / 255.0
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    seconds: float
+    last_eval_psnr: float | None
+
+
+def build_renderer(cfg: TrainConfig, bounded: bool, num_images: int, device) -> tuple[RadianceField, OccupancyGrid, Renderer]:
+    field = RadianceField(cfg.field, bounded=bounded, num_images=num_images).to(device)
+    step = cfg.march.base_step(bounded)
+    grid = OccupancyGrid(cfg.grid_resolution, bounded=bounded, step_size=step).to(device)
+    return field, grid, Renderer(field, grid, cfg.march, bounded)
+
+
+def resolve_auto(cfg: TrainConfig, ds: SceneDataset) -> TrainConfig:
+    """Fill 'auto' choices from the dataset kind (recorded in the saved config)."""
+    if cfg.scene_kind == "auto":
+        cfg.scene_kind = "bounded" if ds.bounded else "unbounded"
+    if cfg.scene_kind == "unbounded":
+        if cfg.march.cone_angle <= 0:
+            cfg.march.cone_angle = 1.0 / 64
+        if cfg.field.appearance_dim == 0 and ds.kind != "blender" and ds.metadata.get("generator") is None:
+            cfg.field.appearance_dim = 16
+    return cfg
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, dataset: SceneDataset | None = None, console=None):
+        self.cfg = cfg
+        self.console = console
+        self.dataset = dataset
+        self.device = resolve_device(cfg.device)
+        # The time budget counts from here: process start for `scenegen train` (loading and warm-up included);
+        # a pipeline that does other work first (the demo) sets it to when training began.
+        self.budget_origin = 0.0
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        from scenegen.data.dataset import compute_scene_transform
+        cfg = self.cfg
+        run = Path(cfg.output)
+        self.run_dir = run
+        ckpt_path = run / "checkpoints" / "latest.pt"
+        self.ckpt = None
+        if cfg.resume:
+            if not ckpt_path.is_file():
+                raise InputError("--resume: no checkpoint in this run", file=ckpt_path)
+            self.ckpt = load_checkpoint(ckpt_path)
+            saved = TrainConfig.from_dict(self.ckpt["config"])
+            # Keep the run's architecture; allow the stopping criteria to be changed on resume.
+            saved.max_steps, saved.time_budget = cfg.max_steps, cfg.time_budget
+            saved.progress, saved.resume, saved.output = cfg.progress, True, cfg.output
+            self.cfg = cfg = saved
+        elif ckpt_path.is_file():
+            raise InputError(
+                "this run folder already holds a checkpoint: pass --resume to continue it or choose another --output",
+                file=ckpt_path,
+            )
+        if self.dataset is None:
+            from scenegen.data.loader import load_dataset
+
+            self.dataset = load_dataset(cfg.data, downscale=cfg.downscale, background=cfg.background)
+        ds = self.dataset
+        cfg = self.cfg = resolve_auto(cfg, ds)
+        bounded = cfg.scene_kind == "bounded"
+        if self.ckpt is not None:
+            self.transform = SceneTransform.from_dict(self.ckpt["scene"]["transform"])
+        else:
+            self.transform = compute_scene_transform(ds)
+            self.transform.bounded = bounded
+        self.cams = self.transform.cameras_to_field(ds.cameras).to(self.device)
+        self.train_frames = ds.split("train")
+        self.eval_frames = ds.split(ds.eval_split_name())
+        torch.manual_seed(cfg.seed)  # the field's initialisation: same --seed, same run
+        self.field, self.grid, self.renderer = build_renderer(cfg, bounded, len(ds), self.device)
+        self.optimizer = self._make_optimizer()
+        self.step = 0
+        self.train_seconds = 0.0
+        if self.ckpt is not None:
+            self.field.load_state_dict(self.ckpt["field"])
+            self.grid.load_state_dict(self.ckpt["grid"])
+            self.optimizer.load_state_dict(self.ckpt["optimizer"])
+            self.step = int(self.ckpt["step"])
+            self.train_seconds = float(self.ckpt.get("train_seconds", 0.0))
+        self.num_rays = int(self.ckpt["num_rays"]) if self.ckpt is not None else 1024
+        run.mkdir(parents=True, exist_ok=True)
+        cfg.save(run / "config.json")
+        atomic_write_text(run / "scene.json", json.dumps(self.scene_info(), indent=2))
+        self.bank = PixelBank(ds, self.train_frames, self.device)
+
+    def scene_info(self) -> dict:
+        ds = self.dataset
+        return {
+            "data": str(Path(self.cfg.data).resolve()),
+            "kind": ds.kind,
+            "background": ds.background,
+            "downscale": ds.downscale,
+            "num_images": len(ds),
+            "splits": {k: len(v) for k, v in ds.splits.items()},
+            "transform": self.transform.to_dict(),
+            "scene_kind": self.cfg.scene_kind,
+            "aabb_world": None if ds.aabb is None else np.asarray(ds.aabb).tolist(),
+            "up": ds.metadata.get("up"),
+        }
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        enc = [p for n, p in self.field.named_parameters() if n.startswith("encoding")]
+        rest = [p for n, p in self.field.named_parameters() if not n.startswith("encoding")]
+        groups = [{"params": enc, "weight_decay": 0.0}, {"params": rest, "weight_decay": 1e-6}]
+        kw = dict(lr=self.cfg.lr, betas=(0.9, 0.99), eps=1e-15)
+        try:
+            return torch.optim.Adam(groups, fused=True, **kw)
+        except (RuntimeError, TypeError):
+            return torch.optim.Adam(groups, **kw)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def target_samples(self) -> int:
+        if self.cfg.target_samples > 0:
+            return self.cfg.target_samples
+        return 1 << 18 if self.device.type == "cuda" else 1 << 16
+
+    def progress_fraction(self) -> float:
+        cfg = self.cfg
+        p = 0.0
+        if cfg.max_steps:
+            p = max(p, self.step / cfg.max_steps)
+        if cfg.time_budget:
+            p = max(p, self.budget_elapsed() / (cfg.time_budget * 60.0))
+        return min(p, 1.0)
+
+    def budget_elapsed(self) -> float:
+        return process_elapsed() - self.budget_origin
+
+    def max_steps(self) -> int | None:
+        if self.cfg.max_steps:
+            return self.cfg.max_steps
+        return None if self.cfg.time_budget else 20000
+
+    def set_lr(self) -> float:
+        p = self.progress_fraction()
+        warm = min(1.0, (self.step + 1) / 50)
+        lr = self.cfg.lr * (self.cfg.lr_final / self.cfg.lr) ** p * warm
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        return lr
+
+    def train_step(self) -> dict:
+        cfg = self.cfg
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(cfg.seed * 1_000_003 + self.step)
+        if self.step > 0 and self.step % cfg.grid_update_every == 0:
+            # Instant-NGP schedule: random cells plus occupied ones; more cells while the grid is young.
+            n_cells = self.grid.resolution**3 // (8 if self.step < 256 else 16)
+            self.grid.update(self.field.density, n_cells=n_cells, generator=gen)
+        lr = self.set_lr()
+        frame, u, v, pix = self.bank.sample(self.num_rays, gen)
+        origins, dirs = self.cams.generate_rays(frame, u, v)
+        if pix.shape[1] == 4:
+            bg = torch.rand(pix.shape[0], 3, generator=gen, device=self.device)
+            target = pix[:, :3] * pix[:, 3:] + bg * (1.0 - pix[:, 3:])
+        else:
+            bg = torch.rand(pix.shape[0], 3, generator=gen, device=self.device)
+            target = pix
+        out = self.renderer.render_rays_train(origins, dirs, frame, bg, generator=gen)
+        loss = torch.mean((out["rgb"] - target) ** 2)
+        self.optimizer.zero_grad(set_to_none=True)
+        n_samples = int(out["num_samples"])
+        if n_samples > 0:
+            loss.backward()
+            self.optimizer.step()
+        # Adapt the ray batch to the sample budget.
+        max_rays = cfg.max_rays * (4 if self.device.type == "cuda" else 1)
+        per_ray = max(n_samples, 1) / self.num_rays
+        self.num_rays = int(min(max_rays, max(cfg.min_rays, 0.8 * self.num_rays + 0.2 * self.target_samples() / per_ray)))
+        self.step += 1
+        loss_v = float(loss.detach())
+        return {"loss": loss_v, "psnr": mse_to_psnr(loss_v), "lr": lr, "samples": n_samples, "rays": len(u)}
+
+    @torch.no_grad()
+    def quick_eval(self, n_views: int) -> float | None:
+        """Mean PSNR over up to ``n_views`` held-out views (evenly spread)."""
+        frames = self.eval_frames
+        if not frames or n_views <= 0:
+            return None
+        pick = [frames[int(k)] for k in np.linspace(0, len(frames) - 1, min(n_views, len(frames)))]
+        bg = background_color(self.dataset.background, self.device)
+        vals = []
+        for i in pick:
+            gt = torch.from_numpy(self.dataset.load_image(i)).float().to(self.device) / 255.0
+            if gt.shape[2] == 4:
+                gt = gt[..., :3] * gt[..., 3:] + bg * (1 - gt[..., 3:])
+            out = self.renderer.render_camera(self.cams, i, bg)
+            vals.append(psnr(out["rgb"], gt))
+        return float(np.mean(vals))
+
+    def save(self) -> None:
+        state = {
+            "version": 1,
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "num_rays": self.num_rays,
+            "config": self.cfg.to_dict(),
+            "scene": self.scene_info(),
+            "field": self.field.state_dict(),
+            "grid": self.grid.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+        save_checkpoint(self.run_dir / "checkpoints" / "latest.pt", state)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def train(self) -> TrainResult:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        cfg = self.cfg
+        console = self.console or Console(stderr=True)
+        max_steps = self.max_steps()
+        budget_s = cfg.time_budget * 60.0 if cfg.time_budget else None
+        metrics_f = open(self.run_dir / "metrics.jsonl", "a")
+        last_ckpt = time.time()
+        last_eval = time.time()
+        last_eval_psnr = None
+        interrupted = False
+        prev_handler = signal.getsignal(signal.SIGTERM)
+
+        def _term(signum, frame):  # a scheduler's SIGTERM behaves like Ctrl-C: save, then stop
+            raise KeyboardInterrupt
+
+        try:
+            signal.signal(signal.SIGTERM, _term)
+        except ValueError:  # not the main thread
+            pass
+        total = max_steps if max_steps else 1000
+        cols = [
+            TextColumn("[bold]train"),
+            BarColumn(),
+            TextColumn("step {task.fields[step]}"),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TextColumn("psnr {task.fields[psnr]:.2f}"),
+            TextColumn("eval {task.fields[eval]}"),
+            TextColumn("{task.fields[rps]:.0f} rays/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        ]
+        progress = Progress(*cols, console=console, disable=not cfg.progress, transient=False)
+        ema_loss, ema_rps = None, 0.0
+        # Time the end of training leaves for writing the final checkpoint.
+        reserve = 3.0
+        try:
+            with progress:
+                task = progress.add_task("train", total=total, step=self.step, loss=0.0, psnr=0.0, eval="-", rps=0.0)
+                while True:
+                    if max_steps is not None and self.step >= max_steps:
+                        break
+                    if budget_s is not None and self.budget_elapsed() >= budget_s - reserve:
+                        break
+                    t0 = time.time()
+                    stats = self.train_step()
+                    dt = time.time() - t0
+                    self.train_seconds += dt
+                    ema_loss = stats["loss"] if ema_loss is None else 0.9 * ema_loss + 0.1 * stats["loss"]
+                    ema_rps = stats["rays"] / max(dt, 1e-6) if ema_rps == 0 else 0.9 * ema_rps + 0.1 * stats["rays"] / max(dt, 1e-6)
+                    if self.step % 25 == 0:
+                        rec = {"step": self.step, "time": round(process_elapsed(), 2), "loss": round(ema_loss, 6),
+                               "psnr_train": round(mse_to_psnr(ema_loss), 3), "lr": stats["lr"], "rays": stats["rays"],
+                               "samples": stats["samples"], "rays_per_s": round(ema_rps, 1),
+                               "occupancy": round(self.grid.occupancy_fraction, 4)}
+                        metrics_f.write(json.dumps(rec) + "\n")
+                        metrics_f.flush()
+                    now = time.time()
+                    if cfg.eval_every > 0 and now - last_eval >= cfg.eval_every:
+                        if budget_s is None or self.budget_elapsed() + 5 < budget_s:
+                            last_eval_psnr = self.quick_eval(cfg.eval_views)
+                            metrics_f.write(json.dumps({"step": self.step, "time": round(process_elapsed(), 2), "eval_psnr": last_eval_psnr}) + "\n")
+                            metrics_f.flush()
+                        last_eval = time.time()
+                    if now - last_ckpt >= cfg.checkpoint_every:
+                        self.save()
+                        last_ckpt = time.time()
+                    done = self.step if max_steps else self.progress_fraction() * total
+                    progress.update(task, completed=done, step=self.step, loss=ema_loss, psnr=mse_to_psnr(ema_loss),
+                                    eval=f"{last_eval_psnr:.2f}" if last_eval_psnr is not None else "-", rps=ema_rps)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            try:
+                signal.signal(signal.SIGTERM, prev_handler)
+            except ValueError:
+                pass
+        self.save()
+        metrics_f.write(json.dumps({"step": self.step, "time": round(process_elapsed(), 2), "event": "interrupted" if interrupted else "done"}) + "\n")
+        metrics_f.close()
+        if interrupted:
+            console.print(f"[yellow]interrupted at step {self.step}: checkpoint saved; continue with --resume[/]")
+            raise KeyboardInterrupt
+        return TrainResult(self.run_dir, self.step, process_elapsed(), last_eval_psnr)
+
+
+def train(cfg: TrainConfig, console=None) -> TrainResult:
+    """Set up and run training for ``cfg``."""
+    t = Trainer(cfg, console=console)
+    t.setup()
+    return t.train()

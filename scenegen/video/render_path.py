@@ -1,0 +1,395 @@
+"""Render a camera path to an MP4, PNG frames and/or a depth video, resumably.
+
+Per frame ``i`` the loop either reuses ``frames_dir/00000.png``-style frames from an earlier, interrupted run
+of the SAME path (checked through a fingerprint of the cameras stored in ``frames_dir/frames.json``) or calls
+``render_fn(cameras, i)``. Frames are fed to the MP4 encoder in order as they become available; the MP4 is
+written to a temporary file and renamed into place at the end (see :class:`~scenegen.video.writer.VideoWriter`),
+so a render that fails or is interrupted keeps the frames done so far and leaves any earlier video intact.
+
+Depth video: depth maps are cached per frame (``frames_dir/depth/00000.npz``, float16 depth + uint8
+accumulation, about 3 bytes per pixel; in a temporary folder beside the depth video when there is no
+``frames_dir``) and encoded after the last frame, normalised by default by robust percentiles (1st..99th) of
+the depths of the WHOLE path (pixels with accumulation > 0.5, subsampled), so colours do not flicker from
+frame to frame. ``depth_normalization="frame"`` uses each frame's own percentiles instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from scenegen.cameras.cameras import Cameras
+from scenegen.paths.nerfstudio_path import CameraPath
+from scenegen.video.writer import (
+    OddSize,
+    VideoWriter,
+    colorize_depth,
+    read_png,
+    robust_depth_range,
+    to_uint8,
+    write_png,
+)
+
+__all__ = ["RenderFn", "camera_fingerprint", "frame_name", "render_camera_path"]
+
+#: ``render_fn(cameras, index) -> {"rgb": (H, W, 3) float in [0, 1], "depth": (H, W), "accumulation": (H, W)}``
+RenderFn = Callable[[Cameras, int], dict]
+
+MANIFEST = "frames.json"
+_FRAME_RE = re.compile(r"^(\d{5,})\.png$")
+_DEPTH_SAMPLES_TOTAL = 2_000_000  # depth samples kept over the whole path for the percentiles
+
+
+def frame_name(index: int) -> str:
+    """File name of frame ``index``: ``00000.png``."""
+    return f"{index:05d}.png"
+
+
+def camera_fingerprint(cameras: Cameras, extra: str = "") -> str:
+    """sha256 of everything that determines the rendered pixels of a path (poses, intrinsics, sizes, models).
+
+    Args:
+        extra: anything else that changes the pixels (e.g. a model checkpoint id), mixed into the hash.
+    """
+    h = hashlib.sha256()
+    for t in (cameras.c2w, cameras.fx, cameras.fy, cameras.cx, cameras.cy, cameras.distortion):
+        h.update(t.detach().cpu().float().contiguous().numpy().tobytes())
+    for t in (cameras.width, cameras.height):
+        h.update(t.detach().cpu().long().contiguous().numpy().tobytes())
+    h.update(json.dumps(list(cameras.model)).encode())
+    h.update(extra.encode())
+    return h.hexdigest()
+
+
+class _FpsColumn(ProgressColumn):
+    """Frames per second over the frames rendered in this run (reused frames excluded)."""
+
+    def __init__(self, stats: dict):
+        super().__init__()
+        self.stats = stats
+
+    def render(self, task) -> Text:
+        n, t = self.stats["rendered"], self.stats["render_s"]
+        if n == 0 or t <= 0:
+            return Text("-- frames/s", style="progress.data.speed")
+        fps = n / t
+        text = f"{fps:.2f} frames/s" if fps >= 1 else f"{t / n:.1f} s/frame"
+        return Text(text, style="progress.data.speed")
+
+
+class _NullProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, *a, **k) -> int:
+        return 0
+
+    def update(self, *a, **k) -> None:
+        return None
+
+
+def _check_output(out: Any, key: str, h: int, w: int, index: int) -> np.ndarray:
+    if key not in out:
+        raise KeyError(f"render_fn returned no {key!r} for frame {index} (keys: {sorted(out)})")
+    v = out[key]
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().float().numpy()
+    v = np.asarray(v)
+    want = (h, w, 3) if key == "rgb" else (h, w)
+    if v.ndim == 3 and key != "rgb" and v.shape[2] == 1:
+        v = v[..., 0]
+    if v.shape != want:
+        raise ValueError(f"render_fn returned {key!r} of shape {v.shape} for frame {index}, expected {want}")
+    return v
+
+
+def _save_depth(path: Path, depth: np.ndarray, acc: np.ndarray | None) -> None:
+    """Atomic ``.npz`` with float16 ``depth`` (H, W) and uint8 ``acc`` (H, W) (255 = opaque)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    a = np.ones_like(depth, dtype=np.float32) if acc is None else np.asarray(acc, dtype=np.float32)
+    d = np.clip(depth.astype(np.float32), -65000, 65000).astype(np.float16)  # NaN stays NaN, inf is clipped
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.npz", dir=path.parent)
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, depth=d, acc=(np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_depth(path: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(depth (H, W) float32, accumulation (H, W) float32) from a cache file, or None if unusable."""
+    try:
+        with np.load(path) as z:
+            d, a = z["depth"].astype(np.float32), z["acc"].astype(np.float32) / 255.0
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    if d.shape != (h, w) or a.shape != (h, w):
+        return None
+    return d, a
+
+
+def _prepare_frames_dir(frames_dir: Path, fingerprint: str, n: int, resume: bool) -> bool:
+    """Create ``frames_dir``, decide whether its frames can be reused, write the manifest.
+
+    Returns True when existing frames belong to this path and ``resume`` is on. Otherwise existing numbered
+    frames and cached depth are stale and deleted (before the new manifest is written, so that an interrupted
+    run never leaves foreign frames under a matching manifest).
+    """
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    manifest = frames_dir / MANIFEST
+    reuse = False
+    if resume and manifest.exists():
+        try:
+            reuse = json.loads(manifest.read_text()).get("fingerprint") == fingerprint
+        except (OSError, ValueError, AttributeError):
+            reuse = False
+    if not reuse:
+        for f in frames_dir.iterdir():
+            m = _FRAME_RE.match(f.name)
+            if m:
+                f.unlink(missing_ok=True)
+        shutil.rmtree(frames_dir / "depth", ignore_errors=True)
+        tmp = frames_dir / f".{MANIFEST}.partial"
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "frames": n, "format": "scenegen-frames-1"}))
+        os.replace(tmp, manifest)
+    return reuse
+
+
+def render_camera_path(
+    render_fn: RenderFn,
+    path: CameraPath,
+    output_video: Path | str | None,
+    frames_dir: Path | str | None,
+    depth_video: Path | str | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    *,
+    depth_normalization: Literal["path", "frame"] = "path",
+    depth_range: tuple[float, float] | None = None,
+    depth_percentiles: tuple[float, float] = (1.0, 99.0),
+    fingerprint_extra: str = "",
+    crf: int = 18,
+    odd_size: OddSize = "pad",
+) -> dict:
+    """Render every camera of ``path`` and write the requested outputs.
+
+    Args:
+        render_fn: ``render_fn(cameras, index)`` renders camera ``index`` of ``cameras`` (= ``path.cameras``)
+            and returns ``{"rgb": (H, W, 3) float in [0, 1], "depth": (H, W) world units,
+            "accumulation": (H, W)}`` (tensors or arrays; depth/accumulation only needed for a depth video).
+        path: the camera path; the video plays at ``path.video_fps`` (= N / seconds, as ns-render).
+        output_video: H.264 MP4 to write (atomically), or None.
+        frames_dir: folder for PNG frames ``00000.png``... (written atomically), or None. Makes the render
+            resumable.
+        depth_video: turbo-coloured depth MP4 to write, or None.
+        resume: reuse frames (and cached depth) already in ``frames_dir`` from an earlier run of the same
+            path (same :func:`camera_fingerprint` with ``fingerprint_extra``). When False they are re-rendered.
+        progress: show a rich progress bar (frame i/N, frames/s, ETA).
+        depth_normalization: "path" (one robust range for the whole video) or "frame" (per frame).
+        depth_range: fixed (near, far) for the depth colours; overrides ``depth_normalization``.
+        depth_percentiles: the robust range's lower/upper percentiles.
+        fingerprint_extra: mixed into the fingerprint, e.g. the checkpoint id, so frames of another model are
+            not reused.
+        crf: x264 quality (lower is better). odd_size: "pad" or "crop" odd frame sizes.
+    Returns:
+        Summary dict: ``frames`` (N), ``rendered``, ``reused``, ``seconds`` (wall-clock time of this call),
+        ``s_per_frame`` (render seconds per rendered frame, None if none rendered), ``video_seconds``,
+        ``fps``, ``width``, ``height``, ``output_video``, ``frames_dir``, ``depth_video`` (paths as str or None),
+        ``depth_range`` (near, far used for the depth video, or None).
+    """
+    if output_video is None and frames_dir is None and depth_video is None:
+        raise ValueError("render_camera_path: nothing to write (no output_video, frames_dir or depth_video)")
+    if depth_normalization not in ("path", "frame"):
+        raise ValueError(f"depth_normalization must be 'path' or 'frame', got {depth_normalization!r}")
+    t_start = time.perf_counter()
+    cameras = path.cameras
+    n = len(cameras)
+    w, h = int(cameras.width[0]), int(cameras.height[0])
+    if bool((cameras.width != w).any()) or bool((cameras.height != h).any()):
+        raise ValueError("render_camera_path: all cameras of a path must have the same image size")
+    fps = path.video_fps
+    output_video = Path(output_video) if output_video is not None else None
+    depth_video = Path(depth_video) if depth_video is not None else None
+    frames_dir = Path(frames_dir) if frames_dir is not None else None
+
+    writer = VideoWriter(output_video, fps, crf=crf, odd_size=odd_size) if output_video is not None else None
+    reuse = False
+    if frames_dir is not None:
+        reuse = _prepare_frames_dir(frames_dir, camera_fingerprint(cameras, fingerprint_extra), n, resume)
+    depth_dir: Path | None = None
+    tmp_depth_dir: Path | None = None
+    if depth_video is not None:
+        if frames_dir is not None:
+            depth_dir = frames_dir / "depth"
+        else:
+            depth_video.parent.mkdir(parents=True, exist_ok=True)
+            tmp_depth_dir = Path(tempfile.mkdtemp(prefix=f".{depth_video.stem}.depth-", dir=depth_video.parent))
+            depth_dir = tmp_depth_dir
+        depth_dir.mkdir(parents=True, exist_ok=True)
+
+    stats = {"rendered": 0, "render_s": 0.0}
+    per_frame_samples = max(1024, _DEPTH_SAMPLES_TOTAL // n)
+    rng = np.random.default_rng(0)
+    samples: list[np.ndarray] = []
+    bar = (
+        Progress(
+            TextColumn("[bold]rendering"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            _FpsColumn(stats),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        if progress
+        else _NullProgress()
+    )
+    reused = 0
+    depth_used: tuple[float, float] | None = None
+    try:
+        with bar:
+            task = bar.add_task("render", total=n)
+            for i in range(n):
+                rgb: np.ndarray | None = None
+                need_depth = depth_dir is not None
+                png = frames_dir / frame_name(i) if frames_dir is not None else None
+                dpath = depth_dir / f"{i:05d}.npz" if depth_dir is not None else None
+                if reuse and png is not None:
+                    rgb = read_png(png, (w, h))
+                    if rgb is not None and dpath is not None:
+                        cached = _load_depth(dpath, h, w)
+                        if cached is None:
+                            rgb = None  # depth missing: render the frame again
+                        else:
+                            need_depth = False
+                            if depth_range is None and depth_normalization == "path":
+                                samples.append(_sample_depth(*cached, per_frame_samples, rng))
+                if rgb is not None:
+                    reused += 1
+                else:
+                    t0 = time.perf_counter()
+                    with torch.no_grad():
+                        out = render_fn(cameras, i)
+                    rgb = to_uint8(_check_output(out, "rgb", h, w, i))
+                    if need_depth:
+                        d = _check_output(out, "depth", h, w, i).astype(np.float32)
+                        a = (
+                            _check_output(out, "accumulation", h, w, i).astype(np.float32)
+                            if "accumulation" in out
+                            else None
+                        )
+                        _save_depth(dpath, d, a)  # type: ignore[arg-type]
+                        if depth_range is None and depth_normalization == "path":
+                            acc = np.ones_like(d) if a is None else a
+                            samples.append(_sample_depth(d, acc, per_frame_samples, rng))
+                    if png is not None:
+                        write_png(png, rgb)
+                    stats["rendered"] += 1
+                    stats["render_s"] += time.perf_counter() - t0
+                if writer is not None:
+                    writer.write(rgb)
+                bar.update(task, advance=1)
+        if writer is not None:
+            writer.close()
+        if depth_video is not None:
+            depth_used = _write_depth_video(
+                depth_video, depth_dir, n, h, w, fps,  # type: ignore[arg-type]
+                depth_range, depth_normalization, depth_percentiles, samples, crf, odd_size,
+            )
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        if tmp_depth_dir is not None:
+            shutil.rmtree(tmp_depth_dir, ignore_errors=True)
+
+    elapsed = time.perf_counter() - t_start
+    return {
+        "frames": n,
+        "rendered": stats["rendered"],
+        "reused": reused,
+        "seconds": elapsed,
+        "s_per_frame": stats["render_s"] / stats["rendered"] if stats["rendered"] else None,
+        "video_seconds": path.seconds,
+        "fps": fps,
+        "width": w,
+        "height": h,
+        "output_video": str(output_video) if output_video is not None else None,
+        "frames_dir": str(frames_dir) if frames_dir is not None else None,
+        "depth_video": str(depth_video) if depth_video is not None else None,
+        "depth_range": depth_used,
+    }
+
+
+def _sample_depth(depth: np.ndarray, acc: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``k`` finite depths of pixels with accumulation > 0.5, drawn at random."""
+    d = depth.reshape(-1)
+    ok = np.isfinite(d) & (acc.reshape(-1) > 0.5)
+    d = d[ok]
+    if d.size > k:
+        d = d[rng.choice(d.size, size=k, replace=False)]
+    return d.astype(np.float32)
+
+
+def _write_depth_video(
+    out: Path,
+    depth_dir: Path,
+    n: int,
+    h: int,
+    w: int,
+    fps: float,
+    depth_range: tuple[float, float] | None,
+    normalization: str,
+    percentiles: tuple[float, float],
+    samples: list[np.ndarray],
+    crf: int,
+    odd_size: OddSize,
+) -> tuple[float, float] | None:
+    """Encode the cached depth maps; returns the (near, far) used for the whole path (None per frame)."""
+    near_far: tuple[float, float] | None = None
+    if depth_range is not None:
+        near_far = (float(depth_range[0]), float(depth_range[1]))
+    elif normalization == "path":
+        all_d = np.concatenate(samples) if samples else np.zeros(0, np.float32)
+        near_far = robust_depth_range(all_d, None, percentiles)
+    with VideoWriter(out, fps, crf=crf, odd_size=odd_size) as vw:
+        for i in range(n):
+            cached = _load_depth(depth_dir / f"{i:05d}.npz", h, w)
+            if cached is None:
+                raise RuntimeError(f"depth cache of frame {i} is missing or unreadable in {depth_dir}")
+            d, a = cached
+            if near_far is None:
+                vw.write(colorize_depth(d, a, percentiles=percentiles))
+            else:
+                vw.write(colorize_depth(d, a, near=near_far[0], far=near_far[1]))
+    return near_far

@@ -1,0 +1,177 @@
+"""End to end on a tiny scene the tests render themselves: train, evaluate, resume, render, CLI errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from scenegen.data.loader import load_dataset
+from scenegen.data.synth import synthesize_dataset
+from scenegen.train.config import TrainConfig
+from scenegen.train.evaluate import evaluate
+from scenegen.train.run import load_run
+from scenegen.train.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("room")
+    return synthesize_dataset(None, out / "data", n_train=48, n_test=6, width=64, height=48, seed=1)
+
+
+def small_config(data: Path, out: Path, steps: int) -> TrainConfig:
+    cfg = TrainConfig(data=data, output=out, max_steps=steps, progress=False, eval_every=0, checkpoint_every=1e9)
+    cfg.field.grid.log2_hashmap_size = 15
+    cfg.field.grid.max_resolution = 512
+    cfg.grid_resolution = 64
+    cfg.target_samples = 1 << 14
+    cfg.max_rays = 2048
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def cube(tmp_path_factory) -> Path:
+    from scenes import make_cube_dataset
+
+    return make_cube_dataset(tmp_path_factory.mktemp("cube") / "data")
+
+
+def test_train_reaches_psnr_on_held_out_views(cube, tmp_path):
+    cfg = small_config(cube, tmp_path / "run", 400)
+    t = Trainer(cfg)
+    t.setup()
+    t.train()
+    run = load_run(tmp_path / "run", "cpu")
+    res = evaluate(run, load_dataset(cube), output=tmp_path / "eval", progress=False)
+    assert res["split"] == "test" and res["num_images"] == 6
+    assert res["psnr"] > 20.0, res["psnr"]
+    assert res["ssim"] > 0.75, res["ssim"]
+    assert (tmp_path / "eval" / "eval.json").is_file() and list((tmp_path / "eval").glob("*.png"))
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["event"] == "done" and lines[-1]["step"] == 400
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["max_steps"] == 400 and saved["field"]["grid"]["log2_hashmap_size"] == 15
+
+
+def _params(run_dir: Path) -> dict:
+    return torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=False)["field"]
+
+
+def test_resume_after_interrupt_continues_exactly(room, tmp_path, monkeypatch):
+    straight = small_config(room, tmp_path / "a", 40)
+    t = Trainer(straight)
+    t.setup()
+    t.train()
+
+    interrupted = small_config(room, tmp_path / "b", 40)
+    t = Trainer(interrupted)
+    t.setup()
+    orig = Trainer.train_step
+
+    def step_then_interrupt(self):
+        if self.step == 23:
+            raise KeyboardInterrupt
+        return orig(self)
+
+    monkeypatch.setattr(Trainer, "train_step", step_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        t.train()
+    monkeypatch.setattr(Trainer, "train_step", orig)
+    ck = torch.load(tmp_path / "b" / "checkpoints" / "latest.pt", weights_only=False)
+    assert ck["step"] == 23
+
+    resumed = small_config(room, tmp_path / "b", 40)
+    resumed.resume = True
+    t = Trainer(resumed)
+    t.setup()
+    assert t.step == 23
+    t.train()
+    a, b = _params(tmp_path / "a"), _params(tmp_path / "b")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-5, rtol=1e-4, msg=k)
+
+
+def test_existing_run_needs_resume(room, tmp_path):
+    cfg = small_config(room, tmp_path / "r", 2)
+    t = Trainer(cfg)
+    t.setup()
+    t.train()
+    r = _cli("train", "--data", str(room), "--output", str(tmp_path / "r"), "--max-steps", "2")
+    assert r.returncode == 2 and "--resume" in r.stderr
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scenegen.cli.main", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_train_render_eval(room, tmp_path):
+    run = tmp_path / "run"
+    r = _cli("train", "--data", str(room), "--output", str(run), "--max-steps", "30", "--no-progress",
+             "--field.grid.log2-hashmap-size", "14", "--grid-resolution", "32")
+    assert r.returncode == 0, r.stderr
+    ds = load_dataset(room)
+    c2w = ds.cameras.c2w[:3].numpy()
+    path = {
+        "camera_type": "perspective", "render_height": 30, "render_width": 41, "fps": 3, "seconds": 1,
+        "camera_path": [{"camera_to_world": np.vstack([m, [0, 0, 0, 1]]).reshape(-1).tolist(), "fov": 60, "aspect": 41 / 30} for m in c2w],
+    }
+    (tmp_path / "path.json").write_text(json.dumps(path))
+    r = _cli("render", "--run", str(run), "--camera-path", str(tmp_path / "path.json"), "--output", str(tmp_path / "v.mp4"),
+             "--frames", str(tmp_path / "frames"), "--depth-video", str(tmp_path / "d.mp4"), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    from scenegen.video import probe_video
+
+    meta = probe_video(tmp_path / "v.mp4")
+    assert meta["nframes"] == 3 and meta["codec"].startswith("h264") and meta["pix_fmt"].startswith("yuv420p")
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 3 and (tmp_path / "d.mp4").is_file()
+    r = _cli("eval", "--run", str(run), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run / "eval" / "eval.json").read_text())["num_images"] == 6
+
+
+def _copy_room(room: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(room, dst)
+    return dst
+
+
+def _one_line_error(r: subprocess.CompletedProcess, *needles: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    err = r.stderr.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_cli_bad_inputs_give_one_line_errors(room, tmp_path):
+    # Malformed JSON.
+    d = _copy_room(room, tmp_path / "malformed")
+    (d / "transforms.json").write_text((d / "transforms.json").read_text()[:-20])
+    _one_line_error(_cli("train", "--data", str(d), "--output", str(tmp_path / "o1"), "--max-steps", "1"), "transforms.json", "line")
+    # Missing image.
+    d = _copy_room(room, tmp_path / "missing")
+    meta = json.loads((d / "transforms.json").read_text())
+    (d / meta["frames"][3]["file_path"]).unlink()
+    _one_line_error(_cli("train", "--data", str(d), "--output", str(tmp_path / "o2"), "--max-steps", "1"), "transforms.json", "file_path")
+    # Non-finite pose.
+    d = _copy_room(room, tmp_path / "nanpose")
+    meta = json.loads((d / "transforms.json").read_text())
+    text = json.dumps(meta).replace(json.dumps(meta["frames"][2]["transform_matrix"]), json.dumps(meta["frames"][2]["transform_matrix"]).replace("[", "[NaN, ", 2).replace("NaN, [", "[", 1), 1)
+    meta["frames"][2]["transform_matrix"][1][3] = float("nan")
+    (d / "transforms.json").write_text(json.dumps(meta))
+    _one_line_error(_cli("train", "--data", str(d), "--output", str(tmp_path / "o3"), "--max-steps", "1"), "transforms.json", "frames[", "transform_matrix")
+    # Wrong-size image.
+    d = _copy_room(room, tmp_path / "wrongsize")
+    meta = json.loads((d / "transforms.json").read_text())
+    from PIL import Image
+
+    Image.new("RGB", (20, 10)).save(d / meta["frames"][0]["file_path"])
+    _one_line_error(_cli("train", "--data", str(d), "--output", str(tmp_path / "o4"), "--max-steps", "1"), "frame_00000", "w")
+    # A camera path that is not JSON, and a missing run.
+    (tmp_path / "bad.json").write_text("{oops")
+    _one_line_error(_cli("render", "--run", str(tmp_path / "nope"), "--camera-path", str(tmp_path / "bad.json")), "bad.json")
