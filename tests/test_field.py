@@ -89,3 +89,17 @@ def test_occupancy_grid_marks_dense_region():
     outside = grid.occupied(torch.tensor([[0.9, 0.9, 0.9], [-0.9, 0.0, 0.8]]))
     assert inside.all() and not outside.any()
     assert 0.02 < grid.occupancy_fraction < 0.2
+
+
+def test_occupancy_restricted_to_box_stays_empty_outside():
+    from scenegen.field.occupancy import OccupancyGrid
+
+    g = OccupancyGrid(resolution=16, bounded=True)
+    g.restrict_to_box(torch.tensor([-1.0, -1.0, -0.25]), torch.tensor([1.0, 1.0, 0.25]))
+    inside = torch.tensor([[0.0, 0.0, 0.0], [0.9, -0.9, 0.2]])
+    outside = torch.tensor([[0.0, 0.0, 0.6], [0.5, 0.5, -0.9]])
+    assert g.occupied(inside).all() and not g.occupied(outside).any()
+    # Even a dense field leaves the cells outside the box empty after updates.
+    g.update(lambda x: torch.full((x.shape[0],), 100.0), n_cells=None)
+    assert g.occupied(inside).all() and not g.occupied(outside).any()
+    assert g.occupancy_fraction == pytest.approx(6 / 16)  # the 4 z-cells inside plus the 2 touching the box

@@ -1,6 +1,7 @@
 """End to end on a tiny scene the tests render themselves: train, evaluate, resume, render, CLI errors."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ def small_config(data: Path, out: Path, steps: int) -> TrainConfig:
     cfg.grid_resolution = 64
     cfg.target_samples = 1 << 14
     cfg.max_rays = 2048
+    cfg.min_rays = 1024  # step-count tests: a larger floor learns more per step while the grid is young
     return cfg
 
 
@@ -175,3 +177,32 @@ def test_cli_bad_inputs_give_one_line_errors(room, tmp_path):
     # A camera path that is not JSON, and a missing run.
     (tmp_path / "bad.json").write_text("{oops")
     _one_line_error(_cli("render", "--run", str(tmp_path / "nope"), "--camera-path", str(tmp_path / "bad.json")), "bad.json")
+
+
+def test_auto_grid_resolution_follows_the_pixel_footprint():
+    """The finest hash-grid level scales with image resolution and camera distance (Instant-NGP's 2048 for
+    800x800 NeRF-synthetic), and the level count keeps Instant-NGP's spacing."""
+    from scenegen.cameras.cameras import Cameras
+    from scenegen.field.encoding import HashGridConfig
+    from scenegen.train.trainer import pixel_footprint_resolution
+
+    def orbit(px: int, radius: float) -> Cameras:
+        c2w = torch.zeros(8, 3, 4)
+        for k in range(8):
+            a = 2 * math.pi * k / 8
+            o = torch.tensor([radius * math.cos(a), radius * math.sin(a), 0.0])
+            z = o / o.norm()  # camera looks at the origin along -Z
+            x = torch.linalg.cross(torch.tensor([0.0, 0.0, 1.0]), z)
+            x = x / x.norm()
+            c2w[k, :, 0], c2w[k, :, 1], c2w[k, :, 2], c2w[k, :, 3] = x, torch.linalg.cross(z, x), z, o
+        f = torch.full((8,), px * 1.389)  # NeRF-synthetic's field of view
+        n = torch.full((8,), px)
+        return Cameras(c2w=c2w, fx=f, fy=f, cx=n / 2, cy=n / 2, width=n, height=n)
+
+    r800 = pixel_footprint_resolution(orbit(800, 2.69), bounded=True)
+    r200 = pixel_footprint_resolution(orbit(200, 2.69), bounded=True)
+    assert 1800 <= r800 <= 2300 and 450 <= r200 <= 600
+    assert pixel_footprint_resolution(orbit(200, 1.3), bounded=True) > 1.8 * r200  # closer cameras, finer grid
+    assert HashGridConfig(max_resolution=2048).resolved().levels == 16
+    assert HashGridConfig(max_resolution=512).resolved().levels == 12
+    assert HashGridConfig(levels=8, max_resolution=512).resolved().levels == 8

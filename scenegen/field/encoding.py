@@ -15,6 +15,7 @@ CUDA-only and not on PyPI.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -26,27 +27,50 @@ _PRIMES = (1, 2654435761, 805459861)
 
 @dataclass
 class HashGridConfig:
-    """Hash-grid hyper-parameters (Instant-NGP defaults scaled for CPU training)."""
+    """Hash-grid hyper-parameters.
 
-    levels: int = 16
+    ``max_resolution`` and ``levels`` may be 0 (auto): training then resolves them from the data (the finest
+    level matches the training pixels' footprint in the field, and levels are spaced by a factor of about 1.38
+    as in Instant-NGP), and the run's saved config holds the resolved numbers.
+    """
+
+    levels: int = 0
+    """Number of levels (0 = auto from the resolution range; 16 for 16..2048)."""
     features_per_level: int = 2
     log2_hashmap_size: int = 19
     base_resolution: int = 16
-    max_resolution: int = 2048
+    max_resolution: int = 0
+    """Finest grid resolution over the field's unit cube (0 = auto from the training images; 2048 unknown)."""
+
+    def resolved(self, max_resolution: int | None = None) -> "HashGridConfig":
+        """A copy with auto (0) fields filled, using ``max_resolution`` for an auto finest level if given."""
+        max_res = self.max_resolution or int(max_resolution or DEFAULT_MAX_RESOLUTION)
+        max_res = max(max_res, self.base_resolution)
+        levels = self.levels
+        if levels <= 0:
+            levels = 1 + int(math.ceil(math.log(max_res / self.base_resolution) / math.log(LEVEL_SCALE) - 0.01))
+            levels = max(levels, 1)
+        return HashGridConfig(levels, self.features_per_level, self.log2_hashmap_size, self.base_resolution, max_res)
 
     @property
     def per_level_scale(self) -> float:
-        if self.levels <= 1:
+        c = self.resolved()
+        if c.levels <= 1:
             return 1.0
-        return math.exp((math.log(self.max_resolution) - math.log(self.base_resolution)) / (self.levels - 1))
+        return math.exp((math.log(c.max_resolution) - math.log(c.base_resolution)) / (c.levels - 1))
 
     def resolutions(self) -> list[int]:
-        s = self.per_level_scale
-        return [int(math.floor(self.base_resolution * s**level)) for level in range(self.levels)]
+        c = self.resolved()
+        s = c.per_level_scale
+        return [int(math.floor(c.base_resolution * s**level)) for level in range(c.levels)]
 
     @property
     def output_dim(self) -> int:
-        return self.levels * self.features_per_level
+        return self.resolved().levels * self.features_per_level
+
+
+DEFAULT_MAX_RESOLUTION = 2048
+LEVEL_SCALE = 1.3819  # Instant-NGP's spacing: 16 levels from 16 to 2048
 
 
 def _level_layout(cfg: HashGridConfig) -> tuple[list[int], list[int], list[bool]]:
@@ -113,13 +137,30 @@ def hash_encode(
 
 _CPU_KERNEL = None
 _CPU_KERNEL_ERROR: str | None = None
+_CPU_KERNEL_LOCK = threading.Lock()
 
 
 def cpu_kernel():
-    """The compiled C++ CPU kernel module, or None when it cannot be built here (reason in ``_CPU_KERNEL_ERROR``)."""
+    """The compiled C++ CPU kernels (hash encoding, occupancy-grid marching), or None when they cannot be built
+    here (reason in ``_CPU_KERNEL_ERROR``)."""
     global _CPU_KERNEL, _CPU_KERNEL_ERROR
     if _CPU_KERNEL is not None or _CPU_KERNEL_ERROR is not None:
         return _CPU_KERNEL
+    with _CPU_KERNEL_LOCK:  # a warm-up thread may be building it already (see prebuild_cpu_kernel)
+        if _CPU_KERNEL is None and _CPU_KERNEL_ERROR is None:
+            _build_cpu_kernel()
+    return _CPU_KERNEL
+
+
+def prebuild_cpu_kernel() -> None:
+    """Start building the C++ kernels in a background thread (the first build takes tens of seconds), so a
+    pipeline can overlap it with other work (the demo synthesises its dataset meanwhile)."""
+    if _CPU_KERNEL is None and _CPU_KERNEL_ERROR is None:
+        threading.Thread(target=cpu_kernel, daemon=True, name="scenegen-build").start()
+
+
+def _build_cpu_kernel() -> None:
+    global _CPU_KERNEL, _CPU_KERNEL_ERROR
     import os
     import warnings
     from pathlib import Path
@@ -127,12 +168,12 @@ def cpu_kernel():
     try:
         from torch.utils.cpp_extension import load
 
-        src = Path(__file__).with_name("hashgrid_cpu.cpp")
+        here = Path(__file__).parent
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _CPU_KERNEL = load(
-                name="scenegen_hashgrid_cpu_v2",
-                sources=[str(src)],
+                name="scenegen_native_cpu_v1",
+                sources=[str(here / "hashgrid_cpu.cpp"), str(here / "march_cpu.cpp")],
                 extra_cflags=["-O3"],
                 verbose=bool(os.environ.get("SCENEGEN_VERBOSE_BUILD")),
             )
@@ -142,7 +183,6 @@ def cpu_kernel():
             f"scenegen: the C++ hash-grid kernel could not be built ({_CPU_KERNEL_ERROR}); "
             "using the slower pure-PyTorch encoding"
         )
-    return _CPU_KERNEL
 
 
 class _HashEncodeCPU(torch.autograd.Function):
@@ -182,6 +222,7 @@ class HashEncoding(nn.Module):
 
     def __init__(self, cfg: HashGridConfig, implementation: str = "auto"):
         super().__init__()
+        cfg = cfg.resolved()
         self.cfg = cfg
         sizes, offsets, dense = _level_layout(cfg)
         self.register_buffer("resolutions", torch.tensor(cfg.resolutions(), dtype=torch.float32), persistent=False)

@@ -7,7 +7,9 @@ hash grids) from R^3 into [-2, 2]^3 before encoding.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -33,6 +35,16 @@ class FieldConfig:
     """Hash encoding backend: auto (tcnn on CUDA if importable, C++ kernel on CPU), torch, cpu, tcnn."""
     compile: bool = False
     """torch.compile the field's PyTorch parts (helps on CUDA without tcnn; on CPU the C++ kernel is faster)."""
+    mlp_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """MLP arithmetic. auto: bfloat16 on CPUs with native bfloat16 (AVX512-BF16 or AMX: about 2.4x faster
+    MLPs), else float32. Weights, the hash table and optimiser state stay float32 either way."""
+
+
+def cpu_has_native_bf16() -> bool:
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except Exception:  # older torch without the probes
+        return False
 
 
 def contract(x: Tensor) -> Tensor:
@@ -110,9 +122,23 @@ class RadianceField(nn.Module):
             self._fwd = torch.compile(self._forward_impl, dynamic=True)
             self._dens = torch.compile(self._density_impl, dynamic=True)
 
+    def mlp_dtype(self, device: torch.device) -> torch.dtype:
+        p = self.cfg.mlp_precision
+        if p == "bfloat16" or (p == "auto" and device.type == "cpu" and cpu_has_native_bf16()):
+            return torch.bfloat16
+        return torch.float32
+
+    def _mlp_context(self, x: Tensor):
+        if self.mlp_dtype(x.device) == torch.bfloat16:
+            return torch.autocast(x.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
     # The pure functions below are what torch.compile traces.
     def _density_impl(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.density_mlp(self.encoding(to_unit_cube(x, self.bounded)))
+        enc = self.encoding(to_unit_cube(x, self.bounded))
+        with self._mlp_context(x):
+            h = self.density_mlp(enc)
+        h = h.float()
         sigma = torch.exp(h[:, 0].clamp(max=15.0) - 1.0)  # truncated exp, shifted: starts near-transparent
         return sigma, h[:, 1:]
 
@@ -121,7 +147,9 @@ class RadianceField(nn.Module):
         feats = [geo, sh_encode(d, self.cfg.sh_degree)]
         if app is not None:
             feats.append(app)
-        rgb = torch.sigmoid(self.color_mlp(torch.cat(feats, -1)))
+        with self._mlp_context(x):
+            logits = self.color_mlp(torch.cat(feats, -1))
+        rgb = torch.sigmoid(logits.float())
         return sigma, rgb
 
     def appearance_codes(self, image_idx: Tensor | None, n: int, device) -> Tensor | None:

@@ -9,9 +9,13 @@
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace {
+
+constexpr int64_t kBlock = 16;
 
 struct Level {
   float res;
@@ -75,27 +79,39 @@ torch::Tensor hash_forward(torch::Tensor x, torch::Tensor table, torch::Tensor r
   const float* xp = x.data_ptr<float>();
   const float* tp = table.data_ptr<float>();
   float* op = out.data_ptr<float>();
-  at::parallel_for(0, n, 512, [&](int64_t b, int64_t e) {
-    int64_t idx[8];
-    float w[8];
-    for (int64_t i = b; i < e; ++i) {
-      const float* p = xp + i * 3;
-      for (int64_t l = 0; l < L; ++l) {
-        corners(lv[l], p, idx, w);
-        float* o = op + i * L * F + l * F;
-        if (F == 2) {
-          float a0 = 0.f, a1 = 0.f;
-          for (int c = 0; c < 8; ++c) {
-            const float* t = tp + idx[c] * 2;
-            a0 += w[c] * t[0];
-            a1 += w[c] * t[1];
+  // Blocks of kBlock points: first every corner index of the block is computed and prefetched, then the
+  // features are gathered. Hashed levels miss the cache on almost every corner, so issuing all loads of a
+  // block before using any of them overlaps the memory latency (about 2x over the straightforward loop).
+  at::parallel_for(0, n, 256, [&](int64_t b, int64_t e) {
+    std::vector<int64_t> idx((size_t)kBlock * L * 8);
+    std::vector<float> w((size_t)kBlock * L * 8);
+    for (int64_t i0 = b; i0 < e; i0 += kBlock) {
+      const int64_t m = std::min<int64_t>(kBlock, e - i0);
+      for (int64_t j = 0; j < m; ++j)
+        for (int64_t l = 0; l < L; ++l) {
+          int64_t* ix = idx.data() + (j * L + l) * 8;
+          corners(lv[l], xp + (i0 + j) * 3, ix, w.data() + (j * L + l) * 8);
+          for (int c = 0; c < 8; ++c) __builtin_prefetch(tp + ix[c] * F);
+        }
+      for (int64_t j = 0; j < m; ++j) {
+        float* o = op + (i0 + j) * L * F;
+        for (int64_t l = 0; l < L; ++l) {
+          const int64_t* ix = idx.data() + (j * L + l) * 8;
+          const float* wc = w.data() + (j * L + l) * 8;
+          if (F == 2) {
+            float a0 = 0.f, a1 = 0.f;
+            for (int c = 0; c < 8; ++c) {
+              const float* t = tp + ix[c] * 2;
+              a0 += wc[c] * t[0];
+              a1 += wc[c] * t[1];
+            }
+            o[l * 2] = a0;
+            o[l * 2 + 1] = a1;
+          } else {
+            for (int64_t f = 0; f < F; ++f) o[l * F + f] = 0.f;
+            for (int c = 0; c < 8; ++c)
+              for (int64_t f = 0; f < F; ++f) o[l * F + f] += wc[c] * tp[ix[c] * F + f];
           }
-          o[0] = a0;
-          o[1] = a1;
-        } else {
-          for (int64_t f = 0; f < F; ++f) o[f] = 0.f;
-          for (int c = 0; c < 8; ++c)
-            for (int64_t f = 0; f < F; ++f) o[f] += w[c] * tp[idx[c] * F + f];
         }
       }
     }
@@ -114,21 +130,34 @@ torch::Tensor hash_backward(torch::Tensor grad_out, torch::Tensor x, int64_t tab
   const float* gp = grad_out.data_ptr<float>();
   float* gt = grad.data_ptr<float>();
   at::parallel_for(0, L, 1, [&](int64_t b, int64_t e) {
-    int64_t idx[8];
-    float w[8];
+    int64_t idx[kBlock][8];
+    float w[kBlock][8];
     for (int64_t l = b; l < e; ++l) {
-      for (int64_t i = 0; i < n; ++i) {
-        corners(lv[l], xp + i * 3, idx, w);
-        const float* g = gp + i * L * F + l * F;
-        for (int c = 0; c < 8; ++c)
-          for (int64_t f = 0; f < F; ++f) gt[idx[c] * F + f] += w[c] * g[f];
+      for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+        const int64_t m = std::min<int64_t>(kBlock, n - i0);
+        for (int64_t j = 0; j < m; ++j) {
+          corners(lv[l], xp + (i0 + j) * 3, idx[j], w[j]);
+          for (int c = 0; c < 8; ++c) __builtin_prefetch(gt + idx[j][c] * F, 1);
+        }
+        for (int64_t j = 0; j < m; ++j) {
+          const float* g = gp + (i0 + j) * L * F + l * F;
+          for (int c = 0; c < 8; ++c)
+            for (int64_t f = 0; f < F; ++f) gt[idx[j][c] * F + f] += w[j][c] * g[f];
+        }
       }
     }
   });
   return grad;
 }
 
+// Defined in march_cpu.cpp (one extension module holds all of scenegen's CPU kernels).
+std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torch::Tensor t_start,
+                                 torch::Tensor t_end, torch::Tensor jitter, torch::Tensor k_start,
+                                 torch::Tensor bits, int64_t res, double extent, bool contract, torch::Tensor seq,
+                                 bool bounded, double step, int64_t limit);
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &hash_forward, "hash encoding forward (CPU)");
   m.def("backward", &hash_backward, "hash encoding table gradient (CPU)");
+  m.def("march", &march, "ray marching through the occupancy bitfield, packed samples (CPU)");
 }

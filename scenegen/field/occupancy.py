@@ -47,6 +47,26 @@ class OccupancyGrid(nn.Module):
         self.register_buffer("density", torch.full((n,), -1.0))
         self.register_buffer("binary", torch.ones(n, dtype=torch.bool))
         self.register_buffer("updates", torch.zeros((), dtype=torch.long))
+        # Cells that may hold content at all (see restrict_to_box); the rest stay empty forever.
+        self.register_buffer("allowed", torch.ones(n, dtype=torch.bool))
+
+    def restrict_to_box(self, lo, hi) -> None:
+        """Only cells overlapping the box [lo, hi] (field coordinates, (3,) each) may ever be occupied.
+
+        The field's cube is as large as the scene's longest side, so a known, flatter scene box (a room, a
+        building) leaves whole slabs of the cube that rays would otherwise sample until the grid learns them.
+        """
+        r = self.resolution
+        lo = torch.as_tensor(lo, dtype=torch.float32).reshape(3)
+        hi = torch.as_tensor(hi, dtype=torch.float32).reshape(3)
+        edges = torch.linspace(-self.extent, self.extent, r + 1)
+        if not self.bounded:
+            edges = uncontract(edges[:, None].expand(-1, 3).contiguous())[:, 0]
+        cell_lo, cell_hi = edges[:-1], edges[1:]
+        ok = [(cell_hi >= lo[a]) & (cell_lo <= hi[a]) for a in range(3)]
+        mask = ok[0][:, None, None] & ok[1][None, :, None] & ok[2][None, None, :]
+        self.allowed.copy_(mask.reshape(-1).to(self.allowed.device))
+        self.binary &= self.allowed
 
     # --- geometry -------------------------------------------------------------------------------------------
     def _grid_coords(self, x: Tensor) -> Tensor:
@@ -117,7 +137,7 @@ class OccupancyGrid(nn.Module):
         seen = self.density >= 0
         mean = float(self.density[seen].mean()) if bool(seen.any()) else 0.0
         thresh = min(mean, self.threshold / self.step_size)
-        self.binary.copy_((self.density > thresh) | ~seen)
+        self.binary.copy_(((self.density > thresh) | ~seen) & self.allowed)
         self.updates += 1
 
     def mark_points(self, x: Tensor, value: float) -> None:
@@ -125,7 +145,7 @@ class OccupancyGrid(nn.Module):
         idx, inside = self.cell_index(x)
         idx = idx[inside]
         self.density.scatter_reduce_(0, idx, torch.full_like(idx, value, dtype=self.density.dtype), reduce="amax")
-        self.binary[idx] = True
+        self.binary[idx] = self.allowed[idx]
 
     @property
     def occupancy_fraction(self) -> float:

@@ -78,61 +78,124 @@ class RayMarcher:
         origins: Tensor,
         dirs: Tensor,
         grid: OccupancyGrid | None,
-        step_range: tuple[int, int] | None = None,
         t_start: Tensor | None = None,
         t_end: Tensor | None = None,
         jitter: bool = False,
         generator: torch.Generator | None = None,
-        max_candidates: int = 1 << 23,
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Packed samples of rays ``origins``/``dirs`` (R, 3).
+        k_start: Tensor | None = None,
+        limit: int = -1,
+        implementation: str = "auto",
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Packed samples of rays ``origins``/``dirs`` (R, 3), skipping empty occupancy cells.
 
         Args:
-            step_range: only steps [a, b) of the step sequence (windowed marching for early termination).
             t_start, t_end: (R,) marching interval (default :meth:`ray_ranges`).
-            jitter: random offset of the whole sequence per ray (training), in [0, 1) steps.
+            jitter: random offset of the whole step sequence per ray (training), in [0, 1) steps.
+            k_start: (R,) long, first step index per ray (default 0), to continue a ray marched before.
+            limit: at most this many samples per ray (-1: all); with :attr:`next_k` rendering marches rays
+                in rounds and stops each one when it is opaque (early termination).
+            implementation: "auto" (the C++ kernel on CPU when available), "cpu" or "torch" (reference).
         Returns:
-            ray_idx (S,) long sorted, t0 (S,), t1 (S,) segment bounds (field units along the unit direction).
+            ray_idx (S,) long sorted, t0 (S,), t1 (S,) segment bounds (field units along the unit direction),
+            next_k (R,) long: the step to continue each ray from (``num_steps`` when the ray is done).
         """
         device = origins.device
+        r = origins.shape[0]
         if t_start is None or t_end is None:
             t_start, t_end = self.ray_ranges(origins, dirs)
+        if jitter:
+            u = torch.rand(r, generator=generator, device=device)
+        else:
+            u = torch.full((r,), 0.5, device=device)
+        if k_start is None:
+            k_start = torch.zeros(r, dtype=torch.long, device=device)
+        kernel = None
+        if implementation in ("auto", "cpu") and device.type == "cpu":
+            from scenegen.field.encoding import cpu_kernel
+
+            kernel = cpu_kernel()
+        if kernel is not None:
+            if grid is not None:
+                bits, res, extent, contract = grid.binary, grid.resolution, grid.extent, not grid.bounded
+            else:
+                bits, res, extent, contract = torch.zeros(0, dtype=torch.bool), 1, 1.0, False
+            ray_idx, t0, t1, next_k = kernel.march(
+                origins, dirs, t_start, t_end, u, k_start, bits, res, float(extent), contract,
+                self.t_seq, self.bounded, float(self.step), int(limit),
+            )
+            return ray_idx, t0, t1, next_k
+        return self.march_reference(origins, dirs, grid, t_start, t_end, u, k_start, limit)
+
+    @property
+    def num_steps(self) -> int:
+        return self.t_seq.numel() - 1
+
+    def march_reference(
+        self,
+        origins: Tensor,
+        dirs: Tensor,
+        grid: OccupancyGrid | None,
+        t_start: Tensor,
+        t_end: Tensor,
+        u: Tensor,
+        k_start: Tensor,
+        limit: int = -1,
+        window: int = 256,
+        max_candidates: int = 1 << 23,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Pure-PyTorch marching (any device; the reference the C++ kernel is tested against).
+
+        Examines up to ``window`` steps per ray from ``k_start`` (all steps when ``limit`` is -1) as a dense
+        (rays, steps) candidate tensor, chunked over rays to bound memory.
+        """
+        device = origins.device
         seq = self.t_seq.to(device)
-        a, b = step_range if step_range is not None else (0, seq.numel() - 1)
-        b = min(b, seq.numel() - 1)
-        if a >= b or origins.shape[0] == 0:
-            e = torch.zeros(0, device=device)
-            return e.long(), e, e
-        lo, hi = seq[a:b], seq[a + 1 : b + 1]  # (M,)
+        n_steps = self.num_steps
+        span_steps = n_steps if limit < 0 else window
         r = origins.shape[0]
-        # Chunk over rays so candidates stay bounded in memory.
-        per = max(1, max_candidates // max(1, (b - a)))
-        out_idx, out_t0, out_t1 = [], [], []
+        per = max(1, max_candidates // max(1, span_steps))
+        out_idx, out_t0, out_t1, out_next = [], [], [], []
+        j = torch.arange(span_steps, device=device)
         for s in range(0, r, per):
             o, d = origins[s : s + per], dirs[s : s + per]
-            ts, te = t_start[s : s + per], t_end[s : s + per]
-            if jitter:
-                u = torch.rand(o.shape[0], 1, generator=generator, device=device)
-            else:
-                u = torch.full((o.shape[0], 1), 0.5, device=device)
+            ts, te, uu = t_start[s : s + per, None], t_end[s : s + per, None], u[s : s + per, None]
+            k = k_start[s : s + per, None] + j[None, :]  # (r, W)
+            in_seq = k < n_steps
+            kc = k.clamp_max(n_steps - 1)
+            lo, hi = seq[kc], seq[kc + 1]
             if self.bounded:
-                t0 = ts[:, None] + lo[None, :] + (u - 0.5) * self.step
-                t1 = ts[:, None] + hi[None, :] + (u - 0.5) * self.step
-                t0 = t0.clamp_min(ts[:, None])
+                t0 = ts + lo + (uu - 0.5) * self.step
+                t1 = ts + hi + (uu - 0.5) * self.step
+                t0 = torch.maximum(t0, ts)
             else:
                 span = hi - lo
-                t0 = lo[None, :] + (u - 0.5) * span[None, :]
-                t1 = hi[None, :] + (u - 0.5) * span[None, :]
+                t0 = lo + (uu - 0.5) * span
+                t1 = hi + (uu - 0.5) * span
             tm = 0.5 * (t0 + t1)
-            valid = (tm < te[:, None]) & (tm > ts[:, None])
+            before_end = in_seq & (tm < te)
+            valid = before_end & (tm > ts)
             if grid is not None:
                 rows, cols = valid.nonzero(as_tuple=True)
                 pts = o[rows] + d[rows] * tm[rows, cols, None]
-                keep = grid.occupied(pts)
-                rows, cols = rows[keep], cols[keep]
+                valid = valid.clone()
+                valid[rows, cols] = grid.occupied(pts)
+            if limit >= 0:
+                rank = torch.cumsum(valid.long(), 1)
+                valid = valid & (rank <= limit)
+                full = rank[:, -1] >= limit
+                # Continue after the limit-th sample, or after the window; rays past their end are done.
+                last = torch.where(valid, k, torch.full_like(k, -1)).amax(1)
+                nxt = torch.where(full, last + 1, k[:, -1] + 1)
+                done = ~before_end[:, -1] & ~full
+                nxt = torch.where(done | (nxt >= n_steps), torch.full_like(nxt, n_steps), nxt)
             else:
-                rows, cols = valid.nonzero(as_tuple=True)
+                nxt = torch.full((o.shape[0],), n_steps, dtype=torch.long, device=device)
+            rows, cols = valid.nonzero(as_tuple=True)
             out_idx.append(rows + s)
             out_t0.append(t0[rows, cols])
             out_t1.append(t1[rows, cols])
-        return torch.cat(out_idx), torch.cat(out_t0), torch.cat(out_t1)
+            out_next.append(nxt)
+        if not out_idx:
+            e = torch.zeros(0, device=device)
+            return e.long(), e, e, torch.zeros(0, dtype=torch.long, device=device)
+        return torch.cat(out_idx), torch.cat(out_t0), torch.cat(out_t1), torch.cat(out_next)

@@ -2,8 +2,8 @@
 
 Two paths share the marcher and compositor:
   * :meth:`Renderer.render_rays_train`: one differentiable pass over all candidate steps (jittered).
-  * :meth:`Renderer.render_rays`: inference, windowed marching with early ray termination, chunked so memory
-    stays bounded at any resolution.
+  * :meth:`Renderer.render_rays`: inference, marching in rounds with early ray termination, chunked so
+    memory stays bounded at any resolution.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Renderer:
         generator: torch.Generator | None = None,
     ) -> dict[str, Tensor]:
         """Differentiable render of R rays: rgb (R, 3) composited on ``background`` (R, 3) or (3,)."""
-        ray_idx, t0, t1 = self.marcher.march(origins, dirs, self.grid, jitter=True, generator=generator)
+        ray_idx, t0, t1, _ = self.marcher.march(origins, dirs, self.grid, jitter=True, generator=generator)
         tm = 0.5 * (t0 + t1)
         x = origins[ray_idx] + dirs[ray_idx] * tm[:, None]
         d = dirs[ray_idx]
@@ -52,6 +52,7 @@ class Renderer:
         out = composite(sigma, rgb, t0, t1, ray_idx, origins.shape[0])
         out["rgb"] = out["rgb"] + (1.0 - out["accumulation"])[:, None] * background
         out["num_samples"] = torch.tensor(ray_idx.numel())
+        out["ray_idx"], out["t_mid"] = ray_idx, tm  # per sample, with out["weights"], for sample-level losses
         return out
 
     @torch.no_grad()
@@ -78,6 +79,8 @@ class Renderer:
         return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
 
     def _render_chunk(self, origins, dirs, background, min_transmittance, image_idx) -> dict[str, Tensor]:
+        """Marches rays in rounds of up to ``k`` occupied samples each (k doubling up to 64), compositing as it
+        goes; a ray leaves when it is opaque (transmittance below ``min_transmittance``) or past its end."""
         r = origins.shape[0]
         device = origins.device
         rgb = torch.zeros(r, 3, device=device)
@@ -85,16 +88,16 @@ class Renderer:
         acc = torch.zeros(r, device=device)
         trans = torch.ones(r, device=device)
         t_start, t_end = self.marcher.ray_ranges(origins, dirs)
+        k_next = torch.zeros(r, dtype=torch.long, device=device)
         alive = (t_end > t_start).nonzero().squeeze(-1)
-        seq = self.marcher.t_seq
-        n_steps = seq.numel() - 1
-        a, window = 0, 32
-        while alive.numel() > 0 and a < n_steps:
-            b = min(n_steps, a + window)
+        n_steps = self.marcher.num_steps
+        k = 8
+        while alive.numel() > 0:
             o, d = origins[alive], dirs[alive]
-            ray_idx, t0, t1 = self.marcher.march(
-                o, d, self.grid, step_range=(a, b), t_start=t_start[alive], t_end=t_end[alive]
+            ray_idx, t0, t1, nxt = self.marcher.march(
+                o, d, self.grid, t_start=t_start[alive], t_end=t_end[alive], k_start=k_next[alive], limit=k
             )
+            k_next[alive] = nxt
             if ray_idx.numel() > 0:
                 tm = 0.5 * (t0 + t1)
                 x = o[ray_idx] + d[ray_idx] * tm[:, None]
@@ -108,14 +111,8 @@ class Renderer:
                 acc[alive] += accumulate(torch.ones_like(w), w, ray_idx, n)
                 tau = torch.zeros(n, device=device).index_add_(0, ray_idx, sigma * (t1 - t0))
                 trans[alive] = trans[alive] * torch.exp(-tau)
-            # Rays leave when opaque or past their interval.
-            if self.bounded:
-                past = t_start[alive] + seq[b].item() >= t_end[alive]
-            else:
-                past = torch.full_like(alive, seq[b].item() >= self.marcher.cfg.far, dtype=torch.bool)
-            alive = alive[(trans[alive] > min_transmittance) & ~past]
-            a = b
-            window = min(window * 2, 256)
+            alive = alive[(trans[alive] > min_transmittance) & (nxt < n_steps)]
+            k = min(k * 2, 64)
         rgb = rgb + (1.0 - acc)[:, None] * background
         depth = depth / acc.clamp_min(1e-6)
         return {"rgb": rgb.clamp(0, 1), "depth": depth, "accumulation": acc}

@@ -41,8 +41,11 @@ class TrainConfig:
     """Samples per step (the ray batch adapts to it); 0 = 65536 on CPU, 262144 on CUDA."""
     max_rays: int = 8192
     """Upper bound of rays per step on CPU (x4 on CUDA)."""
-    min_rays: int = 1024
-    """Lower bound of rays per step (early on, when the grid is still dense, steps get more samples)."""
+    min_rays: int = 128
+    """Lower bound of rays per step (early on, when the grid is still dense, rays are long)."""
+    depth_loss: float = 0.1
+    """Weight of an L1 loss on the expected ray distance where the dataset has depth maps (0 = off). Depth
+    (synthetic priors, RGB-D captures) removes floaters, above all in inside-out scenes such as rooms."""
     grid_resolution: int = 128
     grid_update_every: int = 16
     scene_kind: Literal["auto", "bounded", "unbounded"] = "auto"

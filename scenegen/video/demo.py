@@ -99,6 +99,9 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
     t0 = time.time()
     timings = {}
 
+    from scenegen.field.encoding import prebuild_cpu_kernel
+
+    prebuild_cpu_kernel()  # the first run compiles the C++ kernels: overlap that with the dataset synthesis
     console.print("[bold]1/4[/] building the demo room and rendering training views ...")
     scene = make_demo_scene(cfg.seed)
     data_dir = out / "dataset"

@@ -1,0 +1,149 @@
+// Ray marching through the occupancy bitfield, CPU kernel (packed samples).
+//
+// Hand-written because marching is the sampler at the product's core: the pure-PyTorch reference
+// (scenegen.render.marching.RayMarcher.march_reference) materialises every candidate step of every ray as a
+// dense (rays, steps) tensor and gathers the grid for all of them, which costs as much as the field itself on
+// CPU. Here each ray walks its own step sequence, looks its cells up in the bitfield and emits only the
+// occupied samples. Two passes (count, then fill after a prefix sum) keep the output packed and ray-sorted
+// with no locks; both are parallel over rays.
+//
+// The step sequence and the jitter follow the reference exactly:
+//   bounded:   t0_k = t_start + seq[k] + (u - 0.5) * step (clamped to t_start), t1_k = t_start + seq[k+1] + ...
+//   unbounded: t0_k = seq[k] + (u - 0.5) * (seq[k+1] - seq[k]),               t1_k = seq[k+1] + ...
+// a sample is kept when t_start < tm < t_end (tm the midpoint) and its cell is occupied.
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+struct Grid {
+  const bool* bits;  // nullptr: no grid, every step is a candidate
+  int64_t res;
+  float extent;       // domain [-extent, extent]^3 (of contracted space when unbounded)
+  float scale;        // res / (2 * extent)
+  bool contract;
+};
+
+inline bool occupied(const Grid& g, float x, float y, float z) {
+  if (g.bits == nullptr) return true;
+  if (g.contract) {
+    float m = std::max(std::fabs(x), std::max(std::fabs(y), std::fabs(z)));
+    if (m > 1.f) {
+      float s = (2.f - 1.f / m) / m;
+      x *= s; y *= s; z *= s;
+    }
+  }
+  float gx = (x + g.extent) * g.scale, gy = (y + g.extent) * g.scale, gz = (z + g.extent) * g.scale;
+  const float r = (float)g.res;
+  if (!(gx >= 0.f && gx < r && gy >= 0.f && gy < r && gz >= 0.f && gz < r)) return false;
+  int64_t ix = std::min<int64_t>((int64_t)gx, g.res - 1), iy = std::min<int64_t>((int64_t)gy, g.res - 1),
+          iz = std::min<int64_t>((int64_t)gz, g.res - 1);
+  return g.bits[(ix * g.res + iy) * g.res + iz];
+}
+
+struct Ray {
+  float ox, oy, oz, dx, dy, dz, ts, te, u;
+  int64_t k0;
+};
+
+// Walks one ray from step k0, calling emit(k, t0, t1) for up to `limit` occupied samples (limit < 0: all).
+// Returns the step index after the last one examined.
+template <typename Emit>
+inline int64_t walk(const Ray& r, const Grid& g, const float* seq, int64_t n_steps, bool bounded, float step,
+                    int64_t limit, Emit emit) {
+  int64_t count = 0;
+  int64_t k = r.k0;
+  for (; k < n_steps; ++k) {
+    float t0, t1;
+    if (bounded) {
+      const float off = (r.u - 0.5f) * step;
+      t0 = r.ts + seq[k] + off;
+      t1 = r.ts + seq[k + 1] + off;
+      t0 = std::max(t0, r.ts);
+    } else {
+      const float span = seq[k + 1] - seq[k];
+      t0 = seq[k] + (r.u - 0.5f) * span;
+      t1 = seq[k + 1] + (r.u - 0.5f) * span;
+    }
+    const float tm = 0.5f * (t0 + t1);
+    if (tm >= r.te) return n_steps;  // t grows with k: nothing further along this ray
+    if (!(tm > r.ts)) continue;
+    if (!occupied(g, r.ox + r.dx * tm, r.oy + r.dy * tm, r.oz + r.dz * tm)) continue;
+    emit(count, t0, t1);
+    ++count;
+    if (limit >= 0 && count >= limit) return k + 1;
+  }
+  return n_steps;
+}
+
+}  // namespace
+
+// origins, dirs (R, 3); t_start, t_end, jitter (R,) float; k_start (R,) int64 first step per ray; bits: bool
+// bitfield (res^3) or an empty tensor; seq (M+1,) step sequence. limit: max occupied samples per ray (-1 all).
+// Returns ray_idx (S,) int64, t0 (S,), t1 (S,), next_k (R,) int64.
+std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torch::Tensor t_start,
+                                 torch::Tensor t_end, torch::Tensor jitter, torch::Tensor k_start,
+                                 torch::Tensor bits, int64_t res, double extent, bool contract, torch::Tensor seq,
+                                 bool bounded, double step, int64_t limit) {
+  origins = origins.contiguous().to(torch::kFloat32);
+  dirs = dirs.contiguous().to(torch::kFloat32);
+  t_start = t_start.contiguous().to(torch::kFloat32);
+  t_end = t_end.contiguous().to(torch::kFloat32);
+  jitter = jitter.contiguous().to(torch::kFloat32);
+  k_start = k_start.contiguous().to(torch::kInt64);
+  seq = seq.contiguous().to(torch::kFloat32);
+  const int64_t R = origins.size(0);
+  const int64_t n_steps = seq.size(0) - 1;
+  Grid g{nullptr, res, (float)extent, (float)(res / (2.0 * extent)), contract};
+  if (bits.numel() > 0) {
+    bits = bits.contiguous().to(torch::kBool);
+    TORCH_CHECK(bits.numel() == res * res * res, "bitfield size must be res^3");
+    g.bits = bits.data_ptr<bool>();
+  }
+  const float* o = origins.data_ptr<float>();
+  const float* d = dirs.data_ptr<float>();
+  const float* ts = t_start.data_ptr<float>();
+  const float* te = t_end.data_ptr<float>();
+  const float* ju = jitter.data_ptr<float>();
+  const int64_t* ks = k_start.data_ptr<int64_t>();
+  const float* sq = seq.data_ptr<float>();
+  const float stp = (float)step;
+  auto ray = [&](int64_t i) {
+    return Ray{o[i * 3], o[i * 3 + 1], o[i * 3 + 2], d[i * 3], d[i * 3 + 1], d[i * 3 + 2], ts[i], te[i], ju[i], ks[i]};
+  };
+  auto counts = torch::empty({R}, torch::kInt64);
+  auto next_k = torch::empty({R}, torch::kInt64);
+  int64_t* cp = counts.data_ptr<int64_t>();
+  int64_t* nk = next_k.data_ptr<int64_t>();
+  at::parallel_for(0, R, 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t c = 0;
+      nk[i] = walk(ray(i), g, sq, n_steps, bounded, stp, limit, [&](int64_t, float, float) { ++c; });
+      cp[i] = c;
+    }
+  });
+  std::vector<int64_t> start(R + 1, 0);
+  for (int64_t i = 0; i < R; ++i) start[i + 1] = start[i] + cp[i];
+  const int64_t S = start[R];
+  auto ray_idx = torch::empty({S}, torch::kInt64);
+  auto t0 = torch::empty({S}, torch::kFloat32);
+  auto t1 = torch::empty({S}, torch::kFloat32);
+  int64_t* ri = ray_idx.data_ptr<int64_t>();
+  float* a = t0.data_ptr<float>();
+  float* bb = t1.data_ptr<float>();
+  at::parallel_for(0, R, 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t base = start[i];
+      walk(ray(i), g, sq, n_steps, bounded, stp, limit, [&](int64_t j, float x0, float x1) {
+        ri[base + j] = i;
+        a[base + j] = x0;
+        bb[base + j] = x1;
+      });
+    }
+  });
+  return {ray_idx, t0, t1, next_k};
+}
