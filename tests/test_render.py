@@ -93,28 +93,29 @@ def test_unbounded_marching_reaches_far():
     assert (steps > 0).all() and steps[-1] > steps[0] * 10
 
 
-def _random_grid(bounded: bool, seed: int = 0) -> OccupancyGrid:
-    g = OccupancyGrid(resolution=16, bounded=bounded)
+def _random_grid(bounded: bool, seed: int = 0, fraction: float = 0.3, resolution: int = 16) -> OccupancyGrid:
+    g = OccupancyGrid(resolution=resolution, bounded=bounded)
     gen = torch.Generator().manual_seed(seed)
-    g.binary.copy_(torch.rand(g.binary.shape, generator=gen) < 0.3)
+    g.binary.copy_(torch.rand(g.binary.shape, generator=gen) < fraction)
     return g
 
 
 @pytest.mark.parametrize("bounded", [True, False])
 @pytest.mark.parametrize("limit", [-1, 3])
-def test_cpu_march_kernel_matches_reference(bounded, limit):
+@pytest.mark.parametrize("fraction", [0.3, 0.01])  # sparse: the kernel skips whole empty mip cells
+def test_cpu_march_kernel_matches_reference(bounded, limit, fraction):
     from scenegen.field.encoding import cpu_kernel
 
     if cpu_kernel() is None:
         pytest.skip("C++ kernels unavailable (no compiler)")
     m = RayMarcher(MarchConfig(steps_per_diagonal=64, cone_angle=1 / 16, far=20.0), bounded=bounded)
-    grid = _random_grid(bounded)
+    grid = _random_grid(bounded, fraction=fraction, resolution=32)
     gen = torch.Generator().manual_seed(1)
-    o = torch.randn(50, 3, generator=gen) * (2.0 if bounded else 0.5)
-    d = torch.nn.functional.normalize(torch.randn(50, 3, generator=gen), dim=-1)
+    o = torch.randn(400, 3, generator=gen) * (2.0 if bounded else 0.5)
+    d = torch.nn.functional.normalize(torch.randn(400, 3, generator=gen), dim=-1)
     ts, te = m.ray_ranges(o, d)
-    u = torch.rand(50, generator=gen)
-    k0 = torch.randint(0, 10, (50,), generator=gen)
+    u = torch.rand(400, generator=gen)
+    k0 = torch.randint(0, 10, (400,), generator=gen)
     ref = m.march_reference(o, d, grid, ts, te, u, k0, limit=limit, window=m.num_steps)
     out = _march_with_u(m, o, d, grid, ts, te, u, k0, limit)  # the kernel, with the same per-ray jitter u
     assert out[0].numel() > 0
@@ -128,8 +129,9 @@ def _march_with_u(m, o, d, grid, ts, te, u, k0, limit):
     from scenegen.field.encoding import cpu_kernel
 
     k = cpu_kernel()
-    return k.march(o, d, ts, te, u, k0, grid.binary, grid.resolution, float(grid.extent), not grid.bounded,
-                   m.t_seq, m.bounded, float(m.step), limit)
+    mips, n_mips = grid.mips()
+    return k.march(o, d, ts, te, u, k0, grid.binary, mips, n_mips, grid.resolution, float(grid.extent),
+                   not grid.bounded, m.t_seq, m.bounded, float(m.step), limit)
 
 
 def test_rounds_of_limited_marching_cover_all_samples():

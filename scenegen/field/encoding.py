@@ -172,7 +172,7 @@ def _build_cpu_kernel() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _CPU_KERNEL = load(
-                name="scenegen_native_cpu_v1",
+                name="scenegen_native_cpu_v3",
                 sources=[str(here / "hashgrid_cpu.cpp"), str(here / "march_cpu.cpp")],
                 extra_cflags=["-O3"],
                 verbose=bool(os.environ.get("SCENEGEN_VERBOSE_BUILD")),

@@ -153,8 +153,9 @@ torch::Tensor hash_backward(torch::Tensor grad_out, torch::Tensor x, int64_t tab
 // Defined in march_cpu.cpp (one extension module holds all of scenegen's CPU kernels).
 std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torch::Tensor t_start,
                                  torch::Tensor t_end, torch::Tensor jitter, torch::Tensor k_start,
-                                 torch::Tensor bits, int64_t res, double extent, bool contract, torch::Tensor seq,
-                                 bool bounded, double step, int64_t limit);
+                                 torch::Tensor bits, torch::Tensor mips, int64_t n_mips, int64_t res,
+                                 double extent, bool contract, torch::Tensor seq, bool bounded, double step,
+                                 int64_t limit);
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &hash_forward, "hash encoding forward (CPU)");

@@ -22,6 +22,8 @@ namespace {
 
 struct Grid {
   const bool* bits;  // nullptr: no grid, every step is a candidate
+  const bool* mips;  // coarser bitfields (res/2)^3, (res/4)^3, ... concatenated (OR of their children)
+  int64_t n_mips;
   int64_t res;
   float extent;       // domain [-extent, extent]^3 (of contracted space when unbounded)
   float scale;        // res / (2 * extent)
@@ -43,6 +45,41 @@ inline bool occupied(const Grid& g, float x, float y, float z) {
   int64_t ix = std::min<int64_t>((int64_t)gx, g.res - 1), iy = std::min<int64_t>((int64_t)gy, g.res - 1),
           iz = std::min<int64_t>((int64_t)gz, g.res - 1);
   return g.bits[(ix * g.res + iy) * g.res + iz];
+}
+
+// Distance along the ray at which it leaves the (uncontracted) cell of grid level `level` (cells 2^level
+// times the finest) containing the point p = o + d * t.
+inline float cell_exit(const Grid& g, int level, float px, float py, float pz, float dx, float dy, float dz,
+                       float t) {
+  const float sc = g.scale / (float)(1 << level);
+  const float cell = 1.f / sc;
+  float best = 3.4e38f;
+  const float p[3] = {px, py, pz}, d[3] = {dx, dy, dz};
+  for (int a = 0; a < 3; ++a) {
+    if (std::fabs(d[a]) < 1e-12f) continue;
+    const float gi = std::floor((p[a] + g.extent) * sc);
+    const float bound = (d[a] > 0.f ? gi + 1.f : gi) * cell - g.extent;
+    best = std::min(best, t + (bound - p[a]) / d[a]);
+  }
+  return best;
+}
+
+// The coarsest level (0 = the bitfield itself) whose cell containing p is empty, given p's finest cell is.
+inline int empty_level(const Grid& g, float px, float py, float pz) {
+  int level = 0;
+  const bool* m = g.mips;
+  int64_t r = g.res;
+  for (int64_t l = 1; l <= g.n_mips; ++l) {
+    r /= 2;
+    const float sc = g.scale / (float)(1 << l);
+    int64_t ix = std::min<int64_t>(std::max<int64_t>((int64_t)((px + g.extent) * sc), 0), r - 1);
+    int64_t iy = std::min<int64_t>(std::max<int64_t>((int64_t)((py + g.extent) * sc), 0), r - 1);
+    int64_t iz = std::min<int64_t>(std::max<int64_t>((int64_t)((pz + g.extent) * sc), 0), r - 1);
+    if (m[(ix * r + iy) * r + iz]) break;
+    level = (int)l;
+    m += r * r * r;
+  }
+  return level;
 }
 
 struct Ray {
@@ -72,7 +109,21 @@ inline int64_t walk(const Ray& r, const Grid& g, const float* seq, int64_t n_ste
     const float tm = 0.5f * (t0 + t1);
     if (tm >= r.te) return n_steps;  // t grows with k: nothing further along this ray
     if (!(tm > r.ts)) continue;
-    if (!occupied(g, r.ox + r.dx * tm, r.oy + r.dy * tm, r.oz + r.dz * tm)) continue;
+    const float px = r.ox + r.dx * tm, py = r.oy + r.dy * tm, pz = r.oz + r.dz * tm;
+    if (!occupied(g, px, py, pz)) {
+      if (bounded && g.bits != nullptr) {
+        // Empty-space skipping proper: jump to the first step whose midpoint lies past the exit of the
+        // largest empty cell around the point (a slab test on a cell of the bitfield's mip pyramid), instead
+        // of visiting every step inside it. A small margin
+        // keeps a step that lands exactly on the boundary; it is simply checked again.
+        const int level = empty_level(g, px, py, pz);
+        const float t_exit = cell_exit(g, level, px, py, pz, r.dx, r.dy, r.dz, tm);
+        const float off = (r.u - 0.5f) * step;
+        const int64_t kk = (int64_t)std::floor((t_exit - r.ts - off) / step - 0.5f - 1e-3f) + 1;
+        if (kk > k + 1) k = kk - 1;  // the loop's ++k lands on kk
+      }
+      continue;
+    }
     emit(count, t0, t1);
     ++count;
     if (limit >= 0 && count >= limit) return k + 1;
@@ -83,12 +134,14 @@ inline int64_t walk(const Ray& r, const Grid& g, const float* seq, int64_t n_ste
 }  // namespace
 
 // origins, dirs (R, 3); t_start, t_end, jitter (R,) float; k_start (R,) int64 first step per ray; bits: bool
-// bitfield (res^3) or an empty tensor; seq (M+1,) step sequence. limit: max occupied samples per ray (-1 all).
+// bitfield (res^3) or an empty tensor; mips: n_mips coarser levels of it, concatenated (see
+// OccupancyGrid.mips); seq (M+1,) step sequence. limit: max occupied samples per ray (-1 all).
 // Returns ray_idx (S,) int64, t0 (S,), t1 (S,), next_k (R,) int64.
 std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torch::Tensor t_start,
                                  torch::Tensor t_end, torch::Tensor jitter, torch::Tensor k_start,
-                                 torch::Tensor bits, int64_t res, double extent, bool contract, torch::Tensor seq,
-                                 bool bounded, double step, int64_t limit) {
+                                 torch::Tensor bits, torch::Tensor mips, int64_t n_mips, int64_t res,
+                                 double extent, bool contract, torch::Tensor seq, bool bounded, double step,
+                                 int64_t limit) {
   origins = origins.contiguous().to(torch::kFloat32);
   dirs = dirs.contiguous().to(torch::kFloat32);
   t_start = t_start.contiguous().to(torch::kFloat32);
@@ -98,11 +151,21 @@ std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torc
   seq = seq.contiguous().to(torch::kFloat32);
   const int64_t R = origins.size(0);
   const int64_t n_steps = seq.size(0) - 1;
-  Grid g{nullptr, res, (float)extent, (float)(res / (2.0 * extent)), contract};
+  Grid g{nullptr, nullptr, 0, res, (float)extent, (float)(res / (2.0 * extent)), contract};
   if (bits.numel() > 0) {
     bits = bits.contiguous().to(torch::kBool);
     TORCH_CHECK(bits.numel() == res * res * res, "bitfield size must be res^3");
     g.bits = bits.data_ptr<bool>();
+    mips = mips.contiguous().to(torch::kBool);
+    int64_t need = 0, r = res;
+    for (int64_t l = 0; l < n_mips; ++l) {
+      TORCH_CHECK(r % 2 == 0, "mip levels need an even resolution");
+      r /= 2;
+      need += r * r * r;
+    }
+    TORCH_CHECK(mips.numel() == need, "mip pyramid size mismatch");
+    g.mips = mips.data_ptr<bool>();
+    g.n_mips = n_mips;
   }
   const float* o = origins.data_ptr<float>();
   const float* d = dirs.data_ptr<float>();

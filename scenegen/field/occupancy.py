@@ -147,6 +147,25 @@ class OccupancyGrid(nn.Module):
         self.density.scatter_reduce_(0, idx, torch.full_like(idx, value, dtype=self.density.dtype), reduce="amax")
         self.binary[idx] = self.allowed[idx]
 
+    def mips(self, levels: int = 4) -> tuple[Tensor, int]:
+        """The bitfield's pyramid for hierarchical empty-space skipping: up to ``levels`` coarser bitfields
+        ((res/2)^3, (res/4)^3, ...; a cell is occupied when any child is), flattened and concatenated, and the
+        number of levels. Cached until the bitfield changes."""
+        key = (self.binary._version, self.binary.data_ptr(), levels)
+        cache = getattr(self, "_mips_cache", None)
+        if cache is not None and cache[0] == key:
+            return cache[1], cache[2]
+        r = self.resolution
+        cur = self.binary.reshape(1, 1, r, r, r).float()
+        out, n = [], 0
+        while n < levels and cur.shape[-1] % 2 == 0 and cur.shape[-1] >= 2:
+            cur = torch.nn.functional.max_pool3d(cur, 2)
+            out.append(cur.reshape(-1) > 0)
+            n += 1
+        flat = torch.cat(out) if out else torch.zeros(0, dtype=torch.bool, device=self.binary.device)
+        self._mips_cache = (key, flat, n)
+        return flat, n
+
     @property
     def occupancy_fraction(self) -> float:
         return float(self.binary.float().mean())

@@ -117,10 +117,12 @@ class RayMarcher:
         if kernel is not None:
             if grid is not None:
                 bits, res, extent, contract = grid.binary, grid.resolution, grid.extent, not grid.bounded
+                mips, n_mips = grid.mips()
             else:
                 bits, res, extent, contract = torch.zeros(0, dtype=torch.bool), 1, 1.0, False
+                mips, n_mips = torch.zeros(0, dtype=torch.bool), 0
             ray_idx, t0, t1, next_k = kernel.march(
-                origins, dirs, t_start, t_end, u, k_start, bits, res, float(extent), contract,
+                origins, dirs, t_start, t_end, u, k_start, bits, mips, n_mips, res, float(extent), contract,
                 self.t_seq, self.bounded, float(self.step), int(limit),
             )
             return ray_idx, t0, t1, next_k
