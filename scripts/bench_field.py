@@ -96,14 +96,9 @@ def implementations(device: torch.device) -> list[str]:
 
 
 def machine_info() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from bench_train import cpu_model  # scripts/ is on sys.path when this script runs
+
+    cpu = cpu_model()
     info = {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -126,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iters", type=int, default=10, help="timed iterations (after 3 warm-up iterations)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     ap.add_argument("--log2-hashmap-size", type=int, default=HashGridConfig.log2_hashmap_size)
-    ap.add_argument("--levels", type=int, default=HashGridConfig.levels)
+    ap.add_argument("--levels", type=int, default=16, help="hash-grid levels (16: Instant-NGP's 16..2048)")
+    ap.add_argument("--max-resolution", type=int, default=2048, help="finest hash-grid resolution")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda", "all"], default="auto",
                     help="auto/all: CPU, plus CUDA when available")
     ap.add_argument("--impl", default=None, help="comma-separated subset of implementations (cpu,torch,tcnn)")
@@ -160,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --impl: unknown implementation(s) {sorted(bad)}; choose from cpu, torch, tcnn", file=sys.stderr)
             return 2
 
-    grid = HashGridConfig(levels=args.levels, log2_hashmap_size=args.log2_hashmap_size)
+    # The field's own defaults are "auto" (resolved from the training images); benchmark a fixed, explicit grid.
+    grid = HashGridConfig(levels=args.levels, log2_hashmap_size=args.log2_hashmap_size, max_resolution=args.max_resolution)
     machine = machine_info()
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} "
           f"({machine['torch_threads']} threads)" + (f", GPU {machine['gpu']}" if machine.get("gpu") else ""))

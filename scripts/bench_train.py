@@ -153,7 +153,8 @@ def _cross(a, b):
 # --------------------------------------------------------------------------------------------------------------
 
 
-def machine_info(device: str) -> dict:
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -162,6 +163,11 @@ def machine_info(device: str) -> dict:
                 break
     except OSError:
         pass
+    return cpu
+
+
+def machine_info(device: str) -> dict:
+    cpu = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -299,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="limit torch threads of every subprocess (OMP/MKL_NUM_THREADS, train --threads); 0 = all")
     ap.add_argument("--overwrite", action="store_true", help="delete existing OUT/train_B folders first")
     ap.add_argument("--skip-render", action="store_true", help="only train and evaluate")
+    ap.add_argument("--no-video", action="store_true",
+                    help="render timed paths to PNG frames only (for machines without an ffmpeg binary)")
     args = ap.parse_args(argv)
     try:
         return run(args)
@@ -410,8 +418,10 @@ def run(args) -> int:
             path_file.write_text(json.dumps(orbit_camera_path(frames, w, h), indent=1))
             video = rdir / f"orbit_{tag}.mp4"
             video.unlink(missing_ok=True)
-            cmd = py + ["render", "--run", str(run_dir), "--camera-path", str(path_file), "--output", str(video),
-                        "--no-progress"] + dev
+            frames_dir = rdir / f"frames_{tag}"
+            shutil.rmtree(frames_dir, ignore_errors=True)
+            target = ["--output", "None", "--frames", str(frames_dir)] if args.no_video else ["--output", str(video)]
+            cmd = py + ["render", "--run", str(run_dir), "--camera-path", str(path_file)] + target + ["--no-progress"] + dev
             results["commands"].setdefault("render", " ".join(_quote(c) for c in cmd))
             r = run_measured(cmd, logs / f"render_{tag}.log", env)
             check_ok(r, f"render at {tag}")

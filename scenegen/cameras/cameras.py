@@ -139,7 +139,10 @@ class Cameras:
     def pixel_grid(self, i: int) -> tuple[Tensor, Tensor]:
         """(H*W,) float pixel-centre coordinates (u, v) of camera ``i``, row-major."""
         h, w = int(self.height[i]), int(self.width[i])
-        v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+        dev = self.c2w.device
+        v, u = torch.meshgrid(
+            torch.arange(h, dtype=torch.float32, device=dev), torch.arange(w, dtype=torch.float32, device=dev), indexing="ij"
+        )
         return u.reshape(-1) + 0.5, v.reshape(-1) + 0.5
 
     def generate_rays(self, cam_idx: Tensor, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:

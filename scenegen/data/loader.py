@@ -15,6 +15,8 @@ import numbers
 import re
 from pathlib import Path
 
+import torch
+
 from scenegen.data.blender import is_blender, parse_blender
 from scenegen.data.dataset import SceneDataset, read_json
 from scenegen.data.llff import POSES_FILE, is_llff, parse_llff
@@ -119,9 +121,15 @@ def load_dataset(
 
 
 def estimate_up(ds: SceneDataset, min_agreement: float = 0.5) -> list[float] | None:
-    """World "up" estimated as the normalised mean of the cameras' +Y axes, or None when they disagree (the
-    mean's length, 1 when all cameras share one up vector, is below ``min_agreement``: e.g. rolled phones)."""
-    ups = ds.cameras.c2w[:, :, 1].double()
+    """World "up" of a dataset's cameras: :func:`estimate_up_from_c2w` of all its cameras."""
+    return estimate_up_from_c2w(ds.cameras.c2w, min_agreement)
+
+
+def estimate_up_from_c2w(c2w, min_agreement: float = 0.5) -> list[float] | None:
+    """World "up" estimated as the normalised mean of the cameras' +Y axes ((N, 3|4, 4) camera-to-world), or
+    None when they disagree (the mean's length, 1 when all cameras share one up vector, is below
+    ``min_agreement``: e.g. rolled phones). People hold cameras level, so this is a gravity estimate."""
+    ups = torch.as_tensor(c2w)[:, :3, 1].double()
     ups = ups / ups.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     mean = ups.mean(0)
     norm = float(mean.norm())

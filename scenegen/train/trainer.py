@@ -286,6 +286,9 @@ class Trainer:
             "scene_kind": self.cfg.scene_kind,
             "aabb_world": None if ds.aabb is None else np.asarray(ds.aabb).tolist(),
             "up": ds.metadata.get("up"),
+            # World-space training cameras (3x4 camera-to-world rows): camera paths use them for the up axis
+            # (gravity estimate), previews and `path add --from-camera`, without re-reading the dataset.
+            "train_c2w": [np.round(ds.cameras.c2w[i].numpy(), 6).tolist() for i in self.train_frames],
         }
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
