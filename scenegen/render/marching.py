@@ -30,6 +30,10 @@ class MarchConfig:
     """Near plane in field units."""
     far: float = 1000.0
     """Far plane for unbounded scenes (field units)."""
+    train_min_transmittance: float = 1e-4
+    """Training drops samples behind this transmittance (found by a density-only pre-pass without gradients,
+    as Instant-NGP compacts its samples) so the full network and its backward pass run only on samples that
+    can still be seen; 0 = off."""
 
     def base_step(self, bounded: bool) -> float:
         if self.step_size > 0:

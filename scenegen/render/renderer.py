@@ -1,7 +1,8 @@
 """Renderer: field + occupancy grid + ray marcher -> colours, depth and opacity for rays and cameras.
 
 Two paths share the marcher and compositor:
-  * :meth:`Renderer.render_rays_train`: one differentiable pass over all candidate steps (jittered).
+  * :meth:`Renderer.render_rays_train`: one differentiable pass over the visible candidate steps (jittered;
+    samples hidden behind opaque surfaces are dropped by a density-only pre-pass).
   * :meth:`Renderer.render_rays`: inference, marching in rounds with early ray termination, chunked so
     memory stays bounded at any resolution.
 """
@@ -46,12 +47,25 @@ class Renderer:
         ray_idx, t0, t1, _ = self.marcher.march(origins, dirs, self.grid, jitter=True, generator=generator)
         tm = 0.5 * (t0 + t1)
         x = origins[ray_idx] + dirs[ray_idx] * tm[:, None]
+        marched = ray_idx.numel()
+        min_t = self.marcher.cfg.train_min_transmittance
+        if min_t > 0 and marched > 0:
+            # Opaque surfaces hide everything behind them: a cheap density-only pass (hash encoding + density
+            # MLP, no autograd) finds the samples whose transmittance is already below min_t, and only the
+            # visible ones go through the colour MLP and the backward pass. Their weights are < min_t, so the
+            # rendered colour changes by less than that.
+            with torch.no_grad():
+                _, trans = render_weights(self.field.density(x), t1 - t0, ray_idx)
+                keep = trans > min_t
+            if not bool(keep.all()):
+                ray_idx, t0, t1, tm, x = ray_idx[keep], t0[keep], t1[keep], tm[keep], x[keep]
         d = dirs[ray_idx]
         img = image_idx[ray_idx] if image_idx is not None else None
         sigma, rgb = self.field(x, d, img)
         out = composite(sigma, rgb, t0, t1, ray_idx, origins.shape[0])
         out["rgb"] = out["rgb"] + (1.0 - out["accumulation"])[:, None] * background
         out["num_samples"] = torch.tensor(ray_idx.numel())
+        out["num_marched"] = torch.tensor(marched)
         out["ray_idx"], out["t_mid"] = ray_idx, tm  # per sample, with out["weights"], for sample-level losses
         return out
 

@@ -370,7 +370,10 @@ class Trainer:
             self.optimizer.step()
         # Adapt the ray batch to the sample budget.
         max_rays = cfg.max_rays * (4 if self.device.type == "cuda" else 1)
-        per_ray = max(n_samples, 1) / self.num_rays
+        # Cost of a step: the visible samples' full forward + backward, plus the density-only pre-pass over
+        # every marched sample (about a fifth of that per sample).
+        cost = n_samples + 0.2 * int(out.get("num_marched", n_samples)) if n_samples > 0 else 0
+        per_ray = max(cost, 1) / self.num_rays
         self.num_rays = int(min(max_rays, max(cfg.min_rays, 0.8 * self.num_rays + 0.2 * self.target_samples() / per_ray)))
         self.step += 1
         loss_v = float(rgb_loss.detach())
