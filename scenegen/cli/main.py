@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from typing import Literal, Optional, Union
 
@@ -102,6 +102,31 @@ def _cmd_demo(cfg) -> int:
     return 0
 
 
+def _path_command():
+    """`scenegen path SUBCOMMAND`: a dataclass holding the chosen path subcommand's config."""
+    from scenegen.paths.commands import COMMANDS
+
+    sub = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in COMMANDS.items())]  # type: ignore[misc]
+
+    # Built with make_dataclass: this module's postponed annotations cannot name a local type.
+    return make_dataclass(
+        "PathCommand",
+        [("command", tyro.conf.OmitArgPrefixes[sub])],  # type: ignore[valid-type]
+        namespace={"__doc__": "Author camera paths: new, add, remove, set, convert, orbit, flythrough, dolly, "
+                              "walkthrough, auto, validate, info, preview."},
+    )
+
+
+def _cmd_path(cfg) -> int:
+    from rich.console import Console
+
+    from scenegen.paths.commands import COMMANDS
+
+    handler = next(h for c, h in COMMANDS.values() if isinstance(cfg.command, c))
+    handler(cfg.command, console=Console(highlight=False, soft_wrap=True))
+    return 0
+
+
 def _commands():
     from scenegen.video.demo import DemoConfig
     from scenegen.video.render_run import RenderConfig
@@ -110,6 +135,7 @@ def _commands():
         "train": (TrainConfig, _cmd_train),
         "eval": (EvalConfig, _cmd_eval),
         "render": (RenderConfig, _cmd_render),
+        "path": (_path_command(), _cmd_path),
         "demo": (DemoConfig, _cmd_demo),
     }
 
@@ -120,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     cmds = _commands()
     Cmd = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in cmds.items())]  # type: ignore[misc]
     try:
-        cfg = tyro.cli(Cmd, args=argv, prog="scenegen", description="scenegen: posed images -> radiance field -> camera-path video")
+        cfg = tyro.cli(Cmd, args=argv, prog="scenegen", description="scenegen: posed images -> radiance field -> camera-path video",
+                       config=(tyro.conf.OmitSubcommandPrefixes,))
     except SystemExit as e:  # tyro's own usage errors already printed
         return int(e.code or 0) if not isinstance(e.code, str) else 2
     handler = next(h for c, h in cmds.values() if isinstance(cfg, c))

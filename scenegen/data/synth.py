@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import trimesh
 
+from scenegen.atomic import publish
 from scenegen.cameras.cameras import Cameras
 from scenegen.data._o3d import import_open3d
 
@@ -51,6 +52,7 @@ __all__ = [
     "import_open3d",
     "look_at_c2w",
     "make_demo_scene",
+    "make_two_room_scene",
     "render_views",
     "synthesize_dataset",
 ]
@@ -351,6 +353,168 @@ def make_demo_scene(seed: int = 0) -> SynthScene:
         sun_dir=sun_dir / np.linalg.norm(sun_dir),
         sun_color=np.array([2.6, 2.35, 2.0]),
         point_lights=[(np.array([0.0, 0.2, z1 - 0.2]), np.array([2.6, 2.4, 2.1]))],
+        ambient=np.array([0.42, 0.44, 0.48]),
+        seed=int(seed),
+    )
+
+
+TWO_ROOM_MIN = np.array([-5.0, -2.0, 0.0])
+TWO_ROOM_MAX = np.array([5.0, 2.0, 2.6])
+
+
+def make_two_room_scene(seed: int = 0) -> SynthScene:
+    """Two furnished rooms side by side, joined by a door opening; metres, **world up = +Z**.
+
+    Layout (interior of both rooms ``x in [-5, 5]``, ``y in [-2, 2]``, ``z in [0, 2.6]``; floor at z = 0):
+
+    * a shared wall ``x in [-0.1, 0.1]`` splits it into room A (west, ``x in [-5, -0.1]``, a living room) and
+      room B (east, ``x in [0.1, 5]``, a study); the door opening in it is ``y in [-0.5, 0.5]``,
+      ``z in [0, 2.1]`` (1 m wide, 2.1 m high), framed by a white casing.
+    * room A: sofa with cushions against the north wall under a painting, a rug and a coffee table with a vase,
+      a floor lamp in the north-west corner, a potted plant in the south-west corner, a window in the south
+      wall, a ceiling light.
+    * room B: a window in the south wall (sill and cross frame) with a desk, laptop and chair west of it, a
+      bookshelf against the north wall, a poster and a closed panelled door on the east wall, a ceiling light.
+
+    The parts reuse the demo room's materials and part names (``sofa_back``, ``painting``, ``desk_top``,
+    ``shelf_board_2``, ``door``, ``window_transom``, ...), so :func:`default_demo_cameras` and
+    :func:`synthesize_dataset` work on it unchanged (cameras in the free space of both rooms). ``room_min`` /
+    ``room_max`` (and :attr:`SynthScene.aabb`) are the box around both rooms. ``seed`` varies the books and the
+    texture noise; the layout is fixed.
+    """
+    rng = np.random.default_rng(seed)
+    b = _Builder()
+    x0, y0, z0 = TWO_ROOM_MIN
+    x1, y1, z1 = TWO_ROOM_MAX
+    t = 0.1  # wall thickness (outside the interior)
+    h = 0.1  # half thickness of the shared wall
+    dy0, dy1, dz = -0.5, 0.5, 2.1  # door opening in the shared wall
+
+    # --- shell -------------------------------------------------------------------------------------------
+    b.box("floor", "oak_floor", [x0 - t, y0 - t, -t], [x1 + t, y1 + t, 0.0])
+    b.box("ceiling", "ceiling", [x0 - t, y0 - t, z1], [x1 + t, y1 + t, z1 + t])
+    b.box("wall_north_a", "wall_sage", [x0 - t, y1, 0.0], [-h, y1 + t, z1])
+    b.box("wall_north_b", "wall_warm", [-h, y1, 0.0], [x1 + t, y1 + t, z1])
+    b.box("wall_west", "wall_rose", [x0 - t, y0, 0.0], [x0, y1, z1])
+    b.box("wall_east", "wall_sage", [x1, y0, 0.0], [x1 + t, y1, z1])
+    # shared wall with the door opening
+    b.box("wall_mid_s", "wall_warm", [-h, y0, 0.0], [h, dy0, z1])
+    b.box("wall_mid_n", "wall_warm", [-h, dy1, 0.0], [h, y1, z1])
+    b.box("wall_mid_above", "wall_warm", [-h, dy0, dz], [h, dy1, z1])
+    for side, (cx0, cx1) in (("a", (-h - 0.02, -h)), ("b", (h, h + 0.02))):
+        b.box(f"door_casing_l_{side}", "white_trim", [cx0, dy0 - 0.07, 0.0], [cx1, dy0, dz + 0.07])
+        b.box(f"door_casing_r_{side}", "white_trim", [cx0, dy1, 0.0], [cx1, dy1 + 0.07, dz + 0.07])
+        b.box(f"door_casing_t_{side}", "white_trim", [cx0, dy0 - 0.07, dz], [cx1, dy1 + 0.07, dz + 0.07])
+    # south wall with one window per room
+    windows = [(-3.3, -1.9), (1.9, 3.5)]
+    wz0, wz1 = 0.9, 2.1
+    xs = [x0 - t] + [v for w in windows for v in w] + [x1 + t]
+    for i in range(0, len(xs), 2):
+        b.box(f"wall_south_{i // 2}", "wall_warm", [xs[i], y0 - t, 0.0], [xs[i + 1], y0, z1])
+    for k, (wx0, wx1) in enumerate(windows):
+        b.box(f"wall_south_below_{k}", "wall_warm", [wx0, y0 - t, 0.0], [wx1, y0, wz0])
+        b.box(f"wall_south_above_{k}", "wall_warm", [wx0, y0 - t, wz1], [wx1, y0, z1])
+        f = 0.05
+        sfx = "" if k == 1 else "_a"
+        b.box(f"window_frame_l{sfx}", "white_trim", [wx0, y0 - 0.07, wz0], [wx0 + f, y0 - 0.03, wz1])
+        b.box(f"window_frame_r{sfx}", "white_trim", [wx1 - f, y0 - 0.07, wz0], [wx1, y0 - 0.03, wz1])
+        b.box(f"window_frame_b{sfx}", "white_trim", [wx0, y0 - 0.07, wz0], [wx1, y0 - 0.03, wz0 + f])
+        b.box(f"window_frame_t{sfx}", "white_trim", [wx0, y0 - 0.07, wz1 - f], [wx1, y0 - 0.03, wz1])
+        mx = 0.5 * (wx0 + wx1)
+        b.box(f"window_mullion{sfx}", "white_trim", [mx - 0.02, y0 - 0.07, wz0], [mx + 0.02, y0 - 0.03, wz1])
+        b.box(f"window_transom{sfx}", "white_trim", [wx0, y0 - 0.07, 1.52], [wx1, y0 - 0.03, 1.56])
+        b.box(f"window_sill{sfx}", "white_trim", [wx0 - 0.1, y0 - 0.03, wz0 - 0.04], [wx1 + 0.1, y0 + 0.08, wz0])
+
+    # --- baseboards -----------------------------------------------------------------------------------------
+    bb, bt = 0.08, 0.015
+    b.box("baseboard_n_a", "white_trim", [x0, y1 - bt, 0.0], [-h, y1, bb])
+    b.box("baseboard_n_b", "white_trim", [h, y1 - bt, 0.0], [x1, y1, bb])
+    b.box("baseboard_s_a", "white_trim", [x0, y0, 0.0], [-h, y0 + bt, bb])
+    b.box("baseboard_s_b", "white_trim", [h, y0, 0.0], [x1, y0 + bt, bb])
+    b.box("baseboard_w", "white_trim", [x0, y0, 0.0], [x0 + bt, y1, bb])
+
+    # --- room A: sofa, painting, rug, coffee table, lamp, plant -----------------------------------------------
+    sx = -2.5  # sofa centre
+    b.box("sofa_base", "fabric", [sx - 1.1, 1.08, 0.0], [sx + 1.1, 1.98, 0.40])
+    b.box("sofa_back", "fabric", [sx - 1.1, 1.76, 0.40], [sx + 1.1, 1.98, 0.88])
+    b.box("sofa_arm_l", "fabric", [sx - 1.1, 1.08, 0.40], [sx - 0.92, 1.76, 0.62])
+    b.box("sofa_arm_r", "fabric", [sx + 0.92, 1.08, 0.40], [sx + 1.1, 1.76, 0.62])
+    b.box("sofa_cushion_l", "cushion", [sx - 0.9, 1.1, 0.40], [sx - 0.01, 1.74, 0.50])
+    b.box("sofa_cushion_r", "cushion", [sx + 0.01, 1.1, 0.40], [sx + 0.9, 1.74, 0.50])
+    b.box("throw_pillow", "red", [sx - 0.85, 1.56, 0.50], [sx - 0.45, 1.74, 0.82])
+    b.box("painting", "painting", [sx - 0.75, y1 - 0.03, 1.1], [sx + 0.75, y1, 1.9])
+    b.box("rug", "rug", [sx - 1.3, -0.5, 0.0], [sx + 1.3, 1.0, 0.012])
+    b.box("table_top", "walnut", [sx - 0.6, 0.05, 0.40], [sx + 0.6, 0.65, 0.45])
+    for i, (lx, ly) in enumerate([(-0.55, 0.1), (0.55, 0.1), (-0.55, 0.6), (0.55, 0.6)]):
+        b.box(f"table_leg_{i}", "walnut", [sx + lx - 0.025, ly - 0.025, 0.0], [sx + lx + 0.025, ly + 0.025, 0.40])
+    b.cylinder("vase", "ceramic", (sx + 0.3, 0.35), 0.45, 0.72, 0.06)
+    b.box("table_box", "red", [sx - 0.4, 0.2, 0.45], [sx - 0.12, 0.42, 0.52])
+    lx, ly = -4.55, 1.55
+    b.cylinder("lamp_base", "metal", (lx, ly), 0.0, 0.03, 0.16)
+    b.cylinder("lamp_pole", "metal", (lx, ly), 0.03, 1.4, 0.015, sections=12)
+    b.cylinder("lamp_shade", "lampshade", (lx, ly), 1.35, 1.65, 0.22)
+    px, py = -4.55, -1.55
+    b.cylinder("plant_pot", "terracotta", (px, py), 0.0, 0.42, 0.18)
+    b.ellipsoid("plant_leaves_0", "leaves", (px, py, 0.85), (0.3, 0.3, 0.45))
+    b.ellipsoid("plant_leaves_1", "leaves", (px + 0.15, py + 0.1, 1.1), (0.2, 0.2, 0.28))
+    b.ellipsoid("plant_leaves_2", "leaves", (px - 0.12, py + 0.05, 1.15), (0.17, 0.17, 0.25))
+    b.cylinder("ceiling_fixture", "fixture", (-2.5, 0.0), z1 - 0.05, z1, 0.22)
+
+    # --- room B: desk and chair by the window, bookshelf, poster, door ----------------------------------------
+    dx0, dx1 = 0.6, 1.72
+    b.box("desk_top", "walnut", [dx0, y0 + 0.02, 0.72], [dx1, y0 + 0.62, 0.76])
+    for i, (lx, ly) in enumerate([(dx0 + 0.04, y0 + 0.06), (dx1 - 0.04, y0 + 0.06), (dx0 + 0.04, y0 + 0.58),
+                                  (dx1 - 0.04, y0 + 0.58)]):
+        b.box(f"desk_leg_{i}", "metal", [lx - 0.02, ly - 0.02, 0.0], [lx + 0.02, ly + 0.02, 0.72])
+    b.box("laptop_base", "metal", [0.95, -1.85, 0.76], [1.3, -1.6, 0.78])
+    b.box("laptop_screen", "metal", [0.95, -1.88, 0.78], [1.3, -1.85, 1.0])
+    b.box("chair_seat", "walnut", [0.95, -1.3, 0.43], [1.38, -0.88, 0.47])
+    b.box("chair_back", "walnut", [0.95, -0.92, 0.47], [1.38, -0.88, 0.9])
+    for i, (lx, ly) in enumerate([(0.98, -1.27), (1.35, -1.27), (0.98, -0.91), (1.35, -0.91)]):
+        b.box(f"chair_leg_{i}", "walnut", [lx - 0.02, ly - 0.02, 0.0], [lx + 0.02, ly + 0.02, 0.43])
+    # bookshelf against the north wall, x in [2.2, 3.4]
+    sx0, sx1, sy0 = 2.2, 3.4, y1 - 0.36
+    b.box("shelf_back", "walnut", [sx0, y1 - 0.02, 0.0], [sx1, y1, 1.9])
+    b.box("shelf_side_w", "walnut", [sx0, sy0, 0.0], [sx0 + 0.03, y1, 1.9])
+    b.box("shelf_side_e", "walnut", [sx1 - 0.03, sy0, 0.0], [sx1, y1, 1.9])
+    levels = [0.0, 0.47, 0.94, 1.41, 1.87]
+    for i, lz in enumerate(levels):
+        b.box(f"shelf_board_{i}", "walnut", [sx0, sy0, lz], [sx1, y1, lz + 0.03])
+    nbook = 0
+    for li, lz in enumerate(levels[:-1]):
+        x = sx0 + 0.03 + rng.uniform(0.0, 0.05)
+        fill_to = sx1 - 0.03 - (0.35 if li == 3 else rng.uniform(0.0, 0.2))
+        while True:
+            w = rng.uniform(0.025, 0.06)
+            if x + w > fill_to:
+                break
+            hb = rng.uniform(0.2, 0.36)
+            d = rng.uniform(0.17, 0.26)
+            b.box(f"book_{nbook}", "books", [x, y1 - 0.02 - d, lz + 0.03], [x + w, y1 - 0.02, lz + 0.03 + hb])
+            nbook += 1
+            x += w + (rng.uniform(0.05, 0.15) if rng.random() < 0.08 else 0.002)
+    b.box("poster", "poster", [x1 - 0.015, -1.4, 1.0], [x1, -0.5, 1.9])
+    b.box("door", "door", [x1 - 0.04, 0.4, 0.0], [x1, 1.3, 2.05])
+    b.box("door_casing_l", "white_trim", [x1 - 0.02, 0.33, 0.0], [x1, 0.4, 2.12])
+    b.box("door_casing_r", "white_trim", [x1 - 0.02, 1.3, 0.0], [x1, 1.37, 2.12])
+    b.box("door_casing_t", "white_trim", [x1 - 0.02, 0.33, 2.05], [x1, 1.37, 2.12])
+    b.box("door_handle", "brass", [x1 - 0.08, 0.52, 1.0], [x1 - 0.04, 0.64, 1.04])
+    b.cylinder("ceiling_fixture_b", "fixture", (2.5, 0.0), z1 - 0.05, z1, 0.22)
+
+    mesh, face_part = b.build()
+    sun_dir = np.array([-0.35, -1.0, 0.85])
+    return SynthScene(
+        mesh=mesh,
+        face_part=face_part,
+        parts=b.parts,
+        room_min=TWO_ROOM_MIN.copy(),
+        room_max=TWO_ROOM_MAX.copy(),
+        sun_dir=sun_dir / np.linalg.norm(sun_dir),
+        sun_color=np.array([2.6, 2.35, 2.0]),
+        point_lights=[
+            (np.array([-2.5, 0.0, z1 - 0.2]), np.array([2.6, 2.4, 2.1])),
+            (np.array([2.5, 0.0, z1 - 0.2]), np.array([2.6, 2.4, 2.1])),
+        ],
         ambient=np.array([0.42, 0.44, 0.48]),
         seed=int(seed),
     )
@@ -980,7 +1144,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()

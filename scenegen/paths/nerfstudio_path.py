@@ -39,8 +39,6 @@ import copy
 import json
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ import torch
 from torch import Tensor
 
 from scenegen.cameras.cameras import Cameras
+from scenegen.atomic import atomic_write_text
 from scenegen.errors import InputError
 
 __all__ = [
@@ -721,14 +720,5 @@ def save_camera_path(path: CameraPath, out: str | Path) -> Path:
     data = _to_path_dict(path)
     indent = path._loaded.get("indent", 2)
     text = json.dumps(data, indent=indent, allow_nan=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.write("\n")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(out, text + "\n", "camera path")
     return out

@@ -39,6 +39,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from scenegen.atomic import publish
 from scenegen.cameras.cameras import Cameras
 from scenegen.paths.nerfstudio_path import CameraPath
 from scenegen.video.writer import (
@@ -137,7 +138,7 @@ def _save_depth(path: Path, depth: np.ndarray, acc: np.ndarray | None) -> None:
     try:
         with open(tmp, "wb") as f:
             np.savez(f, depth=d, acc=(np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -178,7 +179,7 @@ def _prepare_frames_dir(frames_dir: Path, fingerprint: str, n: int, resume: bool
         shutil.rmtree(frames_dir / "depth", ignore_errors=True)
         tmp = frames_dir / f".{MANIFEST}.partial"
         tmp.write_text(json.dumps({"fingerprint": fingerprint, "frames": n, "format": "scenegen-frames-1"}))
-        os.replace(tmp, manifest)
+        publish(tmp, manifest)
     return reuse
 
 
@@ -239,7 +240,12 @@ def render_camera_path(
     depth_video = Path(depth_video) if depth_video is not None else None
     frames_dir = Path(frames_dir) if frames_dir is not None else None
 
-    writer = VideoWriter(output_video, fps, crf=crf, odd_size=odd_size) if output_video is not None else None
+    spherical = getattr(path, "camera_type", None) == "equirectangular"  # 360-degree players need the metadata
+    writer = (
+        VideoWriter(output_video, fps, crf=crf, odd_size=odd_size, spherical=spherical)
+        if output_video is not None
+        else None
+    )
     reuse = False
     if frames_dir is not None:
         reuse = _prepare_frames_dir(frames_dir, camera_fingerprint(cameras, fingerprint_extra), n, resume)

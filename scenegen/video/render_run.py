@@ -33,6 +33,9 @@ class RenderConfig:
     chunk: int = 1 << 15
     """Rays per batch (bounds memory at any resolution)."""
     resume: bool = True
+    check: bool = True
+    """Check the path against the trained scene first and warn (frame numbers) about cameras inside or too
+    close to geometry, outside the trained region, orientation jumps and speed spikes."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
 
@@ -46,6 +49,8 @@ def render(cfg: RenderConfig) -> dict:
     if cfg.resolution_scale != 1.0:
         path = path.scaled(cfg.resolution_scale)
     run = load_run(cfg.run, cfg.device)
+    if cfg.check:
+        _warn_unsafe(cfg, path)
     fingerprint = f"{Path(cfg.run).resolve()}:step{run.step}"
     return render_camera_path(
         lambda cams, i: run.render(cams, i, chunk=cfg.chunk),
@@ -57,6 +62,19 @@ def render(cfg: RenderConfig) -> dict:
         progress=cfg.progress,
         fingerprint_extra=fingerprint,
     )
+
+
+def _warn_unsafe(cfg: RenderConfig, path) -> None:
+    """Print the path's safety warnings (one line each, naming frames) to stderr; rendering goes on."""
+    import sys
+
+    from scenegen.paths.safety import check_path
+    from scenegen.paths.scene_volume import SceneVolume
+
+    volume = SceneVolume.from_run(cfg.run, max_cells=128, device="cuda" if cfg.device == "cuda" else "cpu")
+    c2w = path.cameras.c2w.numpy()
+    for w in check_path(c2w, path.video_fps, volume, min_clearance=0.1):
+        print(f"warning: {cfg.camera_path}: {w.message}", file=sys.stderr)
 
 
 def _dataset_json(cfg: RenderConfig) -> Path | None:

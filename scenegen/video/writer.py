@@ -4,6 +4,9 @@
   ``imageio_ffmpeg.write_frames``. The video is encoded into a temporary file in the destination folder and
   renamed over the destination only once complete (``os.replace``): an interrupted render never leaves a
   truncated video and never destroys an existing one.
+* :func:`inject_spherical_metadata` / :func:`read_spherical_metadata`: Google Spherical Video V1 metadata
+  (the ``uuid`` box 360-degree players read) for equirectangular MP4s; ``VideoWriter(..., spherical=True)``
+  injects it after encoding.
 * :func:`write_png` / :func:`read_png`: atomic PNG frames (temp file + rename).
 * :func:`turbo` / :func:`colorize_depth` / :func:`robust_depth_range`: depth visualisation.
 
@@ -14,6 +17,9 @@ yuv420p needs even frame sizes; odd widths/heights are padded by one pixel (edge
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import struct
 import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
@@ -23,13 +29,18 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from scenegen.atomic import publish
+from scenegen.data.images import to_uint8, write_png  # noqa: F401 (part of this module's API)
+
 __all__ = [
     "VideoWriter",
     "colorize_depth",
     "even_size",
+    "inject_spherical_metadata",
     "make_even",
     "probe_video",
     "read_png",
+    "read_spherical_metadata",
     "robust_depth_range",
     "to_uint8",
     "turbo",
@@ -43,25 +54,6 @@ OddSize = Literal["pad", "crop"]
 # ----------------------------------------------------------------------------------------------------------
 # Frames
 # ----------------------------------------------------------------------------------------------------------
-
-
-def to_uint8(image: Any) -> np.ndarray:
-    """(H, W, 3) uint8 RGB from a uint8 array or a float array/tensor in [0, 1] (clipped).
-
-    Accepts numpy arrays and torch tensors of shape (H, W, 3), or (H, W, 4) (alpha dropped).
-    """
-    if isinstance(image, torch.Tensor):
-        image = image.detach().cpu().numpy()
-    a = np.asarray(image)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W, 3) image, got shape {a.shape}")
-    a = a[:, :, :3]
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"expected uint8 or float image, got {a.dtype}")
-    a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def even_size(width: int, height: int, odd_size: OddSize = "pad") -> tuple[int, int]:
@@ -91,26 +83,6 @@ def _tmp_sibling(path: Path, suffix: str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{suffix}", dir=path.parent)
     os.close(fd)
     return Path(tmp)
-
-
-def write_png(path: str | Path, image: Any) -> Path:
-    """Write an RGB image as PNG atomically (temp file in the same folder, then ``os.replace``).
-
-    Args:
-        image: (H, W, 3) uint8, or float in [0, 1] (array or tensor).
-    """
-    from PIL import Image
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(path, ".png")
-    try:
-        Image.fromarray(to_uint8(image), mode="RGB").save(tmp, format="PNG", compress_level=4)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def read_png(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray | None:
@@ -153,6 +125,8 @@ class VideoWriter:
         preset: x264 preset.
         odd_size: "pad" or "crop" odd frame sizes to even ones.
         ffmpeg_log_level: ffmpeg's ``-v`` level.
+        spherical: the frames are equirectangular 360-degree panoramas: after a successful encode, inject the
+            spherical-video metadata (:func:`inject_spherical_metadata`) before the video is moved into place.
     """
 
     def __init__(
@@ -164,6 +138,7 @@ class VideoWriter:
         preset: str = "medium",
         odd_size: OddSize = "pad",
         ffmpeg_log_level: str = "error",
+        spherical: bool = False,
     ):
         if not fps > 0 or not np.isfinite(fps):
             raise ValueError(f"fps must be positive, got {fps}")
@@ -174,6 +149,7 @@ class VideoWriter:
         self.preset = preset
         self.odd_size: OddSize = odd_size
         self.ffmpeg_log_level = ffmpeg_log_level
+        self.spherical = bool(spherical)
         self.frames_written = 0
         self.size: tuple[int, int] | None = None  # (W, H) of the input frames
         self._tmp: Path | None = None
@@ -235,7 +211,11 @@ class VideoWriter:
             meta = probe_video(self._tmp, count_frames=False)  # ffmpeg does not report failures itself
             if meta.get("codec") is None:
                 raise RuntimeError(f"ffmpeg produced an unreadable video for {self.path}")
-            os.replace(self._tmp, self.path)
+            if self.spherical:
+                inject_spherical_metadata(self._tmp)  # rewrites the temporary file (atomically) in place
+                if probe_video(self._tmp, count_frames=False).get("codec") is None:
+                    raise RuntimeError(f"injecting spherical metadata broke {self.path}")
+            publish(self._tmp, self.path)
         except BaseException:
             self.abort()
             raise
@@ -300,6 +280,285 @@ def probe_video(path: str | Path, count_frames: bool = True) -> dict:
     finally:
         gen.close()
     return meta
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 360-degree (spherical) video metadata
+# ----------------------------------------------------------------------------------------------------------
+#
+# Hand-written on purpose: no maintained PyPI library injects this metadata. Google's reference tool
+# (github.com/google/spatial-media, spatialmedia/metadata_utils.py) is a script/GUI, not a maintained PyPI
+# package, and ffmpeg cannot be told to write the V1 `uuid` box that YouTube, VLC and Facebook read (its mp4
+# muxer only writes the newer `sv3d` box, and only for streams that already carry spherical side data).
+# The layout below follows the Spherical Video V1 RFC and that tool: one `uuid` box (the 16-byte UUID, then the
+# XML) appended at the end of every video `trak`; `trak` and `moov` grow by its size, and when `moov` precedes
+# the media data (faststart) every `stco`/`co64` chunk offset that points past `moov` is shifted by the same
+# amount.
+
+SPHERICAL_UUID = bytes.fromhex("ffcc8263f8554a938814587a02521fdd")
+"""The 16-byte UUID of the Spherical Video V1 ``uuid`` box (ffcc8263-f855-4a93-8814-587a02521fdd)."""
+
+_GSPHERICAL_NS = "http://ns.google.com/videos/1.0/spherical/"
+
+
+def spherical_xml(stitching_software: str = "scenegen", projection: str = "equirectangular") -> str:
+    """The Spherical Video V1 XML payload (as spatial-media writes it, without stereo or crop tags)."""
+    return (
+        '<?xml version="1.0"?>'
+        "<rdf:SphericalVideo\n"
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"\n'
+        f'xmlns:GSpherical="{_GSPHERICAL_NS}">'
+        "<GSpherical:Spherical>true</GSpherical:Spherical>"
+        "<GSpherical:Stitched>true</GSpherical:Stitched>"
+        f"<GSpherical:StitchingSoftware>{stitching_software}</GSpherical:StitchingSoftware>"
+        f"<GSpherical:ProjectionType>{projection}</GSpherical:ProjectionType>"
+        "</rdf:SphericalVideo>"
+    )
+
+
+# One parsed box: (type, start, end, header_size), offsets absolute in the buffer/file it was read from.
+_Box = tuple[bytes, int, int, int]
+
+
+def _iter_boxes(buf: bytes | bytearray, start: int, end: int, where: str) -> list[_Box]:
+    """The boxes of ``buf[start:end]`` (one level), validating their sizes."""
+    boxes: list[_Box] = []
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            raise ValueError(f"truncated box header at byte {pos} in {where}")
+        size, kind = struct.unpack_from(">I4s", buf, pos)
+        hdr = 8
+        if size == 1:
+            if end - pos < 16:
+                raise ValueError(f"truncated box header at byte {pos} in {where}")
+            size = struct.unpack_from(">Q", buf, pos + 8)[0]
+            hdr = 16
+        elif size == 0:
+            size = end - pos
+        if size < hdr or pos + size > end:
+            raise ValueError(f"box {kind!r} at byte {pos} has an invalid size {size} in {where}")
+        boxes.append((kind, pos, pos + size, hdr))
+        pos += size
+    return boxes
+
+
+def _top_level_boxes(f, file_size: int, where: str) -> list[_Box]:
+    """Top-level boxes of an open MP4 file, reading only their headers (``mdat`` may be huge)."""
+    boxes: list[_Box] = []
+    pos = 0
+    while pos < file_size:
+        f.seek(pos)
+        head = f.read(16)
+        if len(head) < 8:
+            raise ValueError(f"{where}: truncated box header at byte {pos}")
+        size, kind = struct.unpack_from(">I4s", head, 0)
+        hdr = 8
+        if size == 1:
+            if len(head) < 16:
+                raise ValueError(f"{where}: truncated box header at byte {pos}")
+            size, hdr = struct.unpack_from(">Q", head, 8)[0], 16
+        elif size == 0:
+            size = file_size - pos
+        if size < hdr or pos + size > file_size:
+            raise ValueError(f"{where}: box {kind!r} at byte {pos} has an invalid size {size}")
+        boxes.append((kind, pos, pos + size, hdr))
+        pos += size
+    return boxes
+
+
+def _box_header(kind: bytes, payload_size: int, large: bool = False) -> bytes:
+    if large or payload_size + 8 > 0xFFFFFFFF:
+        return struct.pack(">I4sQ", 1, kind, payload_size + 16)
+    return struct.pack(">I4s", payload_size + 8, kind)
+
+
+def _child(buf: bytes | bytearray, box: _Box, kind: bytes, where: str) -> _Box | None:
+    for b in _iter_boxes(buf, box[1] + box[3], box[2], where):
+        if b[0] == kind:
+            return b
+    return None
+
+
+def _is_video_trak(buf: bytes | bytearray, trak: _Box, where: str) -> bool:
+    """True when the track's ``mdia/hdlr`` handler type is ``vide``."""
+    mdia = _child(buf, trak, b"mdia", where)
+    hdlr = _child(buf, mdia, b"hdlr", where) if mdia is not None else None
+    if hdlr is None:
+        return False
+    at = hdlr[1] + hdlr[3] + 8  # version/flags (4), pre_defined (4), then handler_type (4)
+    return bytes(buf[at : at + 4]) == b"vide"
+
+
+def _is_spherical_uuid(buf: bytes | bytearray, box: _Box) -> bool:
+    return box[0] == b"uuid" and bytes(buf[box[1] + box[3] : box[1] + box[3] + 16]) == SPHERICAL_UUID
+
+
+def _chunk_offset_tables(buf: bytes | bytearray, moov: _Box, where: str) -> list[_Box]:
+    """Every ``stco`` / ``co64`` box under ``moov/trak/mdia/minf/stbl``."""
+    found: list[_Box] = []
+    for trak in _iter_boxes(buf, moov[1] + moov[3], moov[2], where):
+        if trak[0] != b"trak":
+            continue
+        for mdia in _iter_boxes(buf, trak[1] + trak[3], trak[2], where):
+            if mdia[0] != b"mdia":
+                continue
+            for minf in _iter_boxes(buf, mdia[1] + mdia[3], mdia[2], where):
+                if minf[0] != b"minf":
+                    continue
+                for stbl in _iter_boxes(buf, minf[1] + minf[3], minf[2], where):
+                    if stbl[0] != b"stbl":
+                        continue
+                    found += [b for b in _iter_boxes(buf, stbl[1] + stbl[3], stbl[2], where)
+                              if b[0] in (b"stco", b"co64")]
+    return found
+
+
+def _shift_chunk_offsets(buf: bytearray, moov: _Box, threshold: int, delta: int, where: str) -> None:
+    """Add ``delta`` to every chunk offset >= ``threshold`` in ``buf``'s ``stco``/``co64`` tables (in place)."""
+    for kind, start, end, hdr in _chunk_offset_tables(buf, moov, where):
+        p = start + hdr + 4  # version/flags
+        (count,) = struct.unpack_from(">I", buf, p)
+        dtype = np.dtype(">u4") if kind == b"stco" else np.dtype(">u8")
+        width = dtype.itemsize
+        if p + 4 + count * width > end:
+            raise ValueError(f"{where}: {kind.decode()} table overruns its box")
+        offsets = np.frombuffer(bytes(buf[p + 4 : p + 4 + count * width]), dtype=dtype).astype(np.int64)
+        offsets = np.where(offsets >= threshold, offsets + delta, offsets)
+        if kind == b"stco" and count and offsets.max() > 0xFFFFFFFF:
+            raise ValueError(f"{where}: chunk offsets would exceed 32 bits after inserting the metadata")
+        buf[p + 4 : p + 4 + count * width] = offsets.astype(dtype).tobytes()
+
+
+def _rebuild_moov(buf: bytes, moov: _Box, uuid_box: bytes | None, where: str) -> bytes:
+    """``moov`` with every video ``trak``'s spherical ``uuid`` box replaced by ``uuid_box`` (removed if None)."""
+    parts: list[bytes] = []
+    n_video = 0
+    for child in _iter_boxes(buf, moov[1] + moov[3], moov[2], where):
+        raw = buf[child[1] : child[2]]
+        if child[0] == b"trak" and _is_video_trak(buf, child, where):
+            n_video += 1
+            kids = [buf[k[1] : k[2]] for k in _iter_boxes(buf, child[1] + child[3], child[2], where)
+                    if not _is_spherical_uuid(buf, k)]
+            if uuid_box is not None:
+                kids.append(uuid_box)
+            payload = b"".join(kids)
+            raw = _box_header(b"trak", len(payload), large=child[3] == 16) + payload
+        parts.append(raw)
+    if n_video == 0:
+        raise ValueError(f"{where}: no video track")
+    payload = b"".join(parts)
+    return _box_header(b"moov", len(payload), large=moov[3] == 16) + payload
+
+
+def _copy_range(src, dst, start: int, length: int, bufsize: int = 1 << 20) -> None:
+    src.seek(start)
+    while length > 0:
+        chunk = src.read(min(bufsize, length))
+        if not chunk:
+            raise ValueError("unexpected end of file while copying")
+        dst.write(chunk)
+        length -= len(chunk)
+
+
+def inject_spherical_metadata(
+    mp4_path: str | Path,
+    *,
+    stitching_software: str = "scenegen",
+    projection: str = "equirectangular",
+) -> Path:
+    """Mark an MP4 as a 360-degree equirectangular video (Google Spherical Video V1 metadata), atomically.
+
+    Appends a ``uuid`` box (:data:`SPHERICAL_UUID` + :func:`spherical_xml`) at the end of every video ``trak``
+    (replacing an existing spherical ``uuid`` box, so calling it twice changes nothing), updates the ``trak``
+    and ``moov`` sizes and, when the media data follows ``moov`` (``-movflags +faststart``), shifts the
+    ``stco``/``co64`` chunk offsets by the number of bytes inserted. The result is written to a temporary file
+    in the same folder and renamed over ``mp4_path``; on any error the original file is untouched.
+
+    Returns:
+        ``mp4_path`` as a Path.
+    Raises:
+        ValueError: not a (non-fragmented) MP4 with exactly one ``moov`` box and a video track.
+    """
+    path = Path(mp4_path)
+    where = str(path)
+    uuid_payload = SPHERICAL_UUID + spherical_xml(stitching_software, projection).encode("utf-8")
+    uuid_box = _box_header(b"uuid", len(uuid_payload)) + uuid_payload
+    with open(path, "rb") as src:
+        file_size = os.fstat(src.fileno()).st_size
+        top = _top_level_boxes(src, file_size, where)
+        moovs = [b for b in top if b[0] == b"moov"]
+        if len(moovs) != 1:
+            raise ValueError(f"{where}: expected one 'moov' box, found {len(moovs)} (not an MP4?)")
+        if any(b[0] == b"moof" for b in top):
+            raise ValueError(f"{where}: fragmented MP4s are not supported")
+        old = moovs[0]
+        src.seek(old[1])
+        old_bytes = src.read(old[2] - old[1])
+        old_local: _Box = (old[0], 0, len(old_bytes), old[3])
+        new_bytes = bytearray(_rebuild_moov(old_bytes, old_local, uuid_box, where))
+        delta = len(new_bytes) - len(old_bytes)
+        if delta:
+            new_local: _Box = (b"moov", 0, len(new_bytes), old[3])
+            # Media data stored after the old moov moves by delta; data before it stays where it is.
+            _shift_chunk_offsets(new_bytes, new_local, old[2], delta, where)
+        tmp = _tmp_sibling(path, path.suffix or ".mp4")
+        try:
+            shutil.copymode(path, tmp)
+            with open(tmp, "wb") as dst:
+                for kind, start, end, _hdr in top:
+                    if kind == b"moov":
+                        dst.write(new_bytes)
+                    else:
+                        _copy_range(src, dst, start, end - start)
+            publish(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return path
+
+
+def _parse_spherical_xml(text: str) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(text)
+        out = {}
+        for child in root:
+            tag = child.tag.split("}", 1)[1] if "}" in child.tag else child.tag
+            out[tag] = (child.text or "").strip()
+        return out
+    except ET.ParseError:  # e.g. a missing namespace declaration, as some tools wrote: read the tags anyway
+        return {m.group(1): m.group(2).strip()
+                for m in re.finditer(r"<GSpherical:(\w+)>(.*?)</GSpherical:\1>", text, re.S)}
+
+
+def read_spherical_metadata(mp4_path: str | Path) -> dict[str, str] | None:
+    """The Spherical Video V1 metadata of an MP4's first video track that has it, or None when none has it.
+
+    Returns:
+        The XML tags without namespace, as strings, e.g. ``{"Spherical": "true", "Stitched": "true",
+        "StitchingSoftware": "scenegen", "ProjectionType": "equirectangular"}``.
+    Raises:
+        ValueError: the file is not an MP4 with a ``moov`` box.
+    """
+    path = Path(mp4_path)
+    where = str(path)
+    with open(path, "rb") as f:
+        file_size = os.fstat(f.fileno()).st_size
+        moov = next((b for b in _top_level_boxes(f, file_size, where) if b[0] == b"moov"), None)
+        if moov is None:
+            raise ValueError(f"{where}: no 'moov' box (not an MP4?)")
+        f.seek(moov[1])
+        buf = f.read(moov[2] - moov[1])
+    local: _Box = (b"moov", 0, len(buf), moov[3])
+    for trak in _iter_boxes(buf, local[3], local[2], where):
+        if trak[0] != b"trak" or not _is_video_trak(buf, trak, where):
+            continue
+        for box in _iter_boxes(buf, trak[1] + trak[3], trak[2], where):
+            if _is_spherical_uuid(buf, box):
+                return _parse_spherical_xml(buf[box[1] + box[3] + 16 : box[2]].decode("utf-8", "replace"))
+    return None
 
 
 # ----------------------------------------------------------------------------------------------------------

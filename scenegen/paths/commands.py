@@ -1,0 +1,659 @@
+"""`scenegen path ...`: camera-path authoring from the shell.
+
+One dataclass per subcommand (its fields are the flags) and one function that does the work; the CLI only
+dispatches. Every command reads and writes nerfstudio viewer ``camera_path.json`` files (keyframes + the
+rendered ``camera_path``), so a path authored here opens in nerfstudio's viewer and back. Units are the
+input's world units; the up axis comes from ``--up``, else from the run (``--run``), else +Z.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+from tyro.conf import OmitArgPrefixes, Positional
+
+from scenegen.errors import InputError
+
+CameraType = Literal["perspective", "fisheye", "equirectangular", "omnidirectional", "vr180"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Configs (flags)
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RenderSettings:
+    """Render settings shared by the commands that create a path."""
+
+    render_width: int = 1920
+    render_height: int = 1080
+    fps: float = 30.0
+    camera_type: CameraType = "perspective"
+    fov: float = 60.0
+    """Vertical field of view in degrees."""
+    smoothness: float = 0.5
+    """Spline smoothness 0..1 (nerfstudio's smoothness_value)."""
+
+
+@dataclass
+class PathNew:
+    """Start an empty path file (add keyframes with `scenegen path add`)."""
+
+    output: Positional[Path]
+    settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+    transition: float = 2.0
+    """Default seconds between keyframes."""
+    loop: bool = False
+    overwrite: bool = False
+
+
+@dataclass
+class PathAdd:
+    """Add a keyframe: from a position and a look-at target, or from a training camera of a run."""
+
+    path: Positional[Path]
+    position: Optional[tuple[float, float, float]] = None
+    look_at: Optional[tuple[float, float, float]] = None
+    from_camera: Optional[int] = None
+    """Index of a training camera of --run."""
+    run: Optional[Path] = None
+    up: Optional[tuple[float, float, float]] = None
+    """World up (default: the run's, else +Z)."""
+    fov: Optional[float] = None
+    """Vertical fov in degrees (default: the path's default_fov)."""
+    transition: Optional[float] = None
+    """Seconds from this keyframe to the next (default: the path's default)."""
+    hold: float = 0.0
+    """Seconds to stay at this keyframe."""
+    index: Optional[int] = None
+    """Insert before this keyframe (default: append)."""
+    name: Optional[str] = None
+
+
+@dataclass
+class PathRemove:
+    """Remove keyframe INDEX (0-based; negative counts from the end)."""
+
+    path: Positional[Path]
+    index: Positional[int]
+
+
+@dataclass
+class PathSet:
+    """Change a path's render settings or timing."""
+
+    path: Positional[Path]
+    fps: Optional[float] = None
+    duration: Optional[float] = None
+    """Total seconds: transitions are scaled to fit (holds are kept)."""
+    render_width: Optional[int] = None
+    render_height: Optional[int] = None
+    camera_type: Optional[CameraType] = None
+    smoothness: Optional[float] = None
+    fov: Optional[float] = None
+    """Set every keyframe's (and the default) vertical fov."""
+    loop: Optional[bool] = None
+    constant_speed: Optional[bool] = None
+    ease: Optional[bool] = None
+
+
+@dataclass
+class PathConvert:
+    """Convert any supported path file (nerfstudio viewer export, old or new layout, a rendered-only
+    camera_path, an Instant-NGP base_cam.json) to a nerfstudio camera_path.json."""
+
+    input: Positional[Path]
+    output: Positional[Path]
+    dataparser_transforms: Optional[Path] = None
+    """nerfstudio dataparser_transforms.json: map a path authored in nerfstudio's frame into the dataset's world."""
+    dataset_transforms: Optional[Path] = None
+    """The dataset's transforms.json (with --dataparser-transforms: undo its applied_transform too)."""
+
+
+@dataclass
+class PathOrbit:
+    """A circle around a centre, looking at it."""
+
+    output: Positional[Path]
+    center: Optional[tuple[float, float, float]] = None
+    """Default: the run's content centre, else the origin."""
+    radius: float = 4.0
+    height: float = 1.5
+    """Height of the camera above the centre along the up axis."""
+    turns: float = 1.0
+    direction: Literal["ccw", "cw"] = "ccw"
+    seconds: float = 10.0
+    run: Optional[Path] = None
+    up: Optional[tuple[float, float, float]] = None
+    settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+
+
+@dataclass
+class PathFlythrough:
+    """A smooth flight through waypoints "x,y,z;x,y,z;...", looking ahead (or at --look-at)."""
+
+    output: Positional[Path]
+    waypoints: str
+    look_at: Optional[tuple[float, float, float]] = None
+    speed: float = 1.0
+    """World units per second."""
+    run: Optional[Path] = None
+    up: Optional[tuple[float, float, float]] = None
+    settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+
+
+@dataclass
+class PathDolly:
+    """A straight move from --start to --end, looking at --look-at (default: straight ahead)."""
+
+    output: Positional[Path]
+    start: tuple[float, float, float]
+    end: tuple[float, float, float]
+    look_at: Optional[tuple[float, float, float]] = None
+    seconds: float = 5.0
+    run: Optional[Path] = None
+    up: Optional[tuple[float, float, float]] = None
+    settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+
+
+@dataclass
+class PathWalkthrough:
+    """Walk through floor waypoints "x,y;x,y;..." (or "x,y,z") at eye height, looking ahead with a bounded
+    turn rate."""
+
+    output: Positional[Path]
+    waypoints: str
+    eye_height: float = 1.6
+    """Metres (world units) above the floor."""
+    floor: float = 0.0
+    """Floor height along the up axis."""
+    speed: float = 0.8
+    max_turn_rate: float = 45.0
+    """Degrees per second."""
+    run: Optional[Path] = None
+    up: Optional[tuple[float, float, float]] = None
+    settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+
+
+@dataclass
+class PathAuto:
+    """Plan a walk-through of a trained scene's free space: rooms in order, clearance from walls, eye height."""
+
+    run: Path
+    output: Path = Path("auto_tour.json")
+    eye_height: float = 1.6
+    clearance: float = 0.35
+    speed: float = 0.8
+    up: Optional[tuple[float, float, float]] = None
+    preview: Optional[Path] = None
+    """Also write a preview PNG of the plan."""
+    settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+
+
+@dataclass
+class PathValidate:
+    """Check a path file: exits 2 with one line on malformed input; prints a summary and safety warnings."""
+
+    path: Positional[Path]
+    run: Optional[Path] = None
+    """Check the cameras against this run's scene (inside geometry, too close, outside the trained region)."""
+    min_clearance: float = 0.2
+
+
+@dataclass
+class PathInfo:
+    """Summary of a path: keyframes, frames, duration, length, speed, render settings."""
+
+    path: Positional[Path]
+
+
+@dataclass
+class PathPreview:
+    """Top and side views of a path over the scene as a PNG; optionally a contact sheet of rendered frames."""
+
+    path: Positional[Path]
+    output: Path = Path("path_preview.png")
+    run: Optional[Path] = None
+    contact_sheet: Optional[Path] = None
+    """Also render a few low-resolution frames along the path into this PNG (needs --run)."""
+    contact_frames: int = 12
+    up: Optional[tuple[float, float, float]] = None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _up(up, run: Optional[Path]) -> np.ndarray:
+    if up is not None:
+        v = np.asarray(up, dtype=np.float64)
+        n = np.linalg.norm(v)
+        if not (np.isfinite(n) and n > 0):
+            raise InputError("must be a non-zero vector", field="--up")
+        return v / n
+    if run is not None:
+        from scenegen.paths.scene_info import read_run_scene
+
+        return read_run_scene(run).up
+    return np.array([0.0, 0.0, 1.0])
+
+
+def parse_points(text: str, flag: str, dims: tuple[int, ...] = (3,)) -> np.ndarray:
+    """ "x,y,z;x,y,z" -> (K, D) array; one-line InputError naming the flag otherwise."""
+    rows = []
+    for k, part in enumerate(p for p in text.replace("\n", ";").split(";") if p.strip()):
+        try:
+            vals = [float(v) for v in part.replace(" ", ",").split(",") if v.strip()]
+        except ValueError:
+            raise InputError(f"point {k + 1} '{part.strip()}' is not a list of numbers", field=flag) from None
+        if len(vals) not in dims:
+            raise InputError(f"point {k + 1} has {len(vals)} numbers, expected {' or '.join(map(str, dims))}", field=flag)
+        if not all(math.isfinite(v) for v in vals):
+            raise InputError(f"point {k + 1} is not finite", field=flag)
+        rows.append(vals)
+    if len(rows) < 2:
+        raise InputError("give at least two points separated by ';'", field=flag)
+    if len({len(r) for r in rows}) != 1:
+        raise InputError("all points need the same number of coordinates", field=flag)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _apply_settings(spec, s: RenderSettings):
+    if s.render_width <= 0 or s.render_height <= 0:
+        raise InputError("must be positive", field="--render-width/--render-height")
+    if not (s.fps > 0 and math.isfinite(s.fps)):
+        raise InputError("must be positive", field="--fps")
+    if not (0 < s.fov < 180):
+        raise InputError("must be in (0, 180) degrees", field="--fov")
+    if not (0 <= s.smoothness <= 1):
+        raise InputError("must be in [0, 1]", field="--smoothness")
+    spec.width, spec.height = int(s.render_width), int(s.render_height)
+    spec.fps, spec.camera_type = float(s.fps), s.camera_type
+    spec.smoothness = float(s.smoothness)
+    spec.default_fov = float(s.fov)
+    for kf in spec.keyframes:
+        kf.aspect = spec.width / spec.height
+    return spec
+
+
+def _check_new_file(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise InputError("already exists (pass --overwrite to replace it)", file=path)
+
+
+def summarize(spec, volume=None, min_clearance: float = 0.2) -> dict:
+    """Frames, duration, length, speeds and safety warnings of a path (world units)."""
+    from scenegen.paths.interpolate import sample_path
+    from scenegen.paths.safety import check_path
+
+    c2w, fov, _ = sample_path(spec)
+    pos = c2w[:, :3, 3]
+    steps = np.linalg.norm(np.diff(pos, axis=0), axis=1) if len(pos) > 1 else np.zeros(0)
+    speed = steps * spec.fps
+    warnings = check_path(c2w, spec.fps, volume, min_clearance=min_clearance)
+    return {
+        "keyframes": len(spec.keyframes),
+        "frames": int(len(c2w)),
+        "duration_s": float(spec.duration),
+        "fps": float(spec.fps),
+        "resolution": f"{spec.width}x{spec.height}",
+        "camera_type": spec.camera_type,
+        "length": float(steps.sum()),
+        "max_speed": float(speed.max()) if len(speed) else 0.0,
+        "mean_speed": float(speed.mean()) if len(speed) else 0.0,
+        "fov_range": (float(fov.min()), float(fov.max())),
+        "loop": bool(spec.loop),
+        "warnings": warnings,
+    }
+
+
+def format_summary(path: Path, s: dict) -> str:
+    lines = [
+        f"{path}: {s['keyframes']} keyframes, {s['frames']} frames at {s['fps']:g} fps = {s['duration_s']:.2f} s, "
+        f"{s['resolution']} {s['camera_type']}{' (loop)' if s['loop'] else ''}",
+        f"  length {s['length']:.3f}, speed mean {s['mean_speed']:.3f} / max {s['max_speed']:.3f} units/s, "
+        f"fov {s['fov_range'][0]:.1f}..{s['fov_range'][1]:.1f} deg",
+    ]
+    for w in s["warnings"]:
+        lines.append(f"  warning: {w.message}")
+    return "\n".join(lines)
+
+
+def _save(spec, out: Path, console=None) -> Path:
+    from scenegen.paths.keyframes import save_path_spec
+
+    p = save_path_spec(spec, out)
+    if console is not None:
+        console.print(format_summary(p, summarize(spec)))
+    return p
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Commands
+# ----------------------------------------------------------------------------------------------------------
+
+
+def path_new(cfg: PathNew, console=None) -> Path:
+    from scenegen.paths.keyframes import PathSpec, save_path_spec
+
+    _check_new_file(cfg.output, cfg.overwrite)
+    if not (cfg.transition > 0):
+        raise InputError("must be positive", field="--transition")
+    spec = _apply_settings(PathSpec(keyframes=[]), cfg.settings)
+    spec.default_transition, spec.loop = float(cfg.transition), cfg.loop
+    p = save_path_spec(spec, cfg.output)
+    if console is not None:
+        console.print(f"{p}: empty path ({spec.width}x{spec.height}, {spec.fps:g} fps); add keyframes with `scenegen path add`")
+    return p
+
+
+def path_add(cfg: PathAdd, console=None) -> Path:
+    from scenegen.paths.keyframes import Keyframe, load_path_spec
+
+    spec = load_path_spec(cfg.path, allow_empty=True)
+    fov = spec.default_fov if cfg.fov is None else cfg.fov
+    if not (0 < fov < 180):
+        raise InputError("must be in (0, 180) degrees", field="--fov")
+    if cfg.from_camera is not None:
+        if cfg.position is not None or cfg.look_at is not None:
+            raise InputError("give either --from-camera or --position/--look-at", field="--from-camera")
+        if cfg.run is None:
+            raise InputError("--from-camera needs --run", field="--run")
+        from scenegen.paths.scene_info import read_run_scene
+
+        cams = read_run_scene(cfg.run).train_c2w
+        if not -len(cams) <= cfg.from_camera < len(cams):
+            raise InputError(f"the run has {len(cams)} training cameras", field="--from-camera")
+        kf = Keyframe.from_c2w(cams[cfg.from_camera], fov=fov, aspect=spec.width / spec.height)
+    else:
+        if cfg.position is None or cfg.look_at is None:
+            raise InputError("give --position and --look-at (or --from-camera with --run)", field="--position")
+        try:
+            kf = Keyframe.look_at(cfg.position, cfg.look_at, up=_up(cfg.up, cfg.run), fov=fov)
+        except ValueError as e:
+            raise InputError(str(e), field="--look-at") from None
+        kf.aspect = spec.width / spec.height
+    if cfg.transition is not None and not cfg.transition > 0:
+        raise InputError("must be positive", field="--transition")
+    if not cfg.hold >= 0:
+        raise InputError("must be >= 0", field="--hold")
+    kf.transition, kf.hold, kf.name = cfg.transition, float(cfg.hold), cfg.name
+    idx = len(spec.keyframes) if cfg.index is None else cfg.index
+    if not -len(spec.keyframes) <= idx <= len(spec.keyframes):
+        raise InputError(f"the path has {len(spec.keyframes)} keyframes", field="--index")
+    spec.keyframes.insert(idx, kf)
+    return _save(spec, cfg.path, console)
+
+
+def path_remove(cfg: PathRemove, console=None) -> Path:
+    from scenegen.paths.keyframes import load_path_spec, save_path_spec
+
+    spec = load_path_spec(cfg.path, allow_empty=True)
+    n = len(spec.keyframes)
+    if not -n <= cfg.index < n:
+        raise InputError(f"the path has {n} keyframes", field="index")
+    del spec.keyframes[cfg.index]
+    if not spec.keyframes:
+        return save_path_spec(spec, cfg.path)
+    return _save(spec, cfg.path, console)
+
+
+def path_set(cfg: PathSet, console=None) -> Path:
+    from scenegen.paths.keyframes import load_path_spec
+
+    spec = load_path_spec(cfg.path, allow_empty=True)
+    if cfg.fps is not None:
+        if not (cfg.fps > 0 and math.isfinite(cfg.fps)):
+            raise InputError("must be positive", field="--fps")
+        spec.fps = float(cfg.fps)
+    for name in ("width", "height"):
+        v = getattr(cfg, f"render_{name}")
+        if v is not None:
+            if v <= 0:
+                raise InputError("must be positive", field=f"--render-{name}")
+            setattr(spec, name, int(v))
+    if cfg.camera_type is not None:
+        spec.camera_type = cfg.camera_type
+    if cfg.smoothness is not None:
+        if not 0 <= cfg.smoothness <= 1:
+            raise InputError("must be in [0, 1]", field="--smoothness")
+        spec.smoothness = float(cfg.smoothness)
+    if cfg.fov is not None:
+        if not 0 < cfg.fov < 180:
+            raise InputError("must be in (0, 180) degrees", field="--fov")
+        spec.default_fov = float(cfg.fov)
+        for kf in spec.keyframes:
+            kf.fov = float(cfg.fov)
+    for name in ("loop", "constant_speed", "ease"):
+        v = getattr(cfg, name)
+        if v is not None:
+            setattr(spec, name, bool(v))
+    for kf in spec.keyframes:
+        kf.aspect = spec.width / spec.height
+    if cfg.duration is not None:
+        if not (cfg.duration > 0 and math.isfinite(cfg.duration)):
+            raise InputError("must be positive", field="--duration")
+        holds = sum(kf.hold for kf in spec.keyframes)
+        moving = spec.duration - holds
+        if cfg.duration <= holds or moving <= 0:
+            raise InputError(f"must exceed the keyframes' holds ({holds:g} s)", field="--duration")
+        k = (cfg.duration - holds) / moving
+        spec.default_transition *= k
+        for kf in spec.keyframes:
+            if kf.transition is not None:
+                kf.transition *= k
+    return _save(spec, cfg.path, console)
+
+
+def path_convert(cfg: PathConvert, console=None) -> Path:
+    from scenegen.paths.convert import read_any_path
+
+    spec = read_any_path(cfg.input, cfg.dataparser_transforms, cfg.dataset_transforms)
+    return _save(spec, cfg.output, console)
+
+
+def path_orbit(cfg: PathOrbit, console=None) -> Path:
+    from scenegen.paths.walkthrough import orbit
+
+    if not (cfg.radius > 0 and cfg.turns > 0 and cfg.seconds > 0):
+        raise InputError("radius, turns and seconds must be positive", field="--radius/--turns/--seconds")
+    up = _up(cfg.up, cfg.run)
+    if cfg.center is not None:
+        center = np.asarray(cfg.center, dtype=np.float64)
+    elif cfg.run is not None:
+        from scenegen.paths.scene_info import read_run_scene
+
+        center = read_run_scene(cfg.run).center
+    else:
+        center = np.zeros(3)
+    spec = orbit(center, cfg.radius, cfg.height, turns=cfg.turns, direction=cfg.direction, fov=cfg.settings.fov,
+                 seconds=cfg.seconds, up=up)
+    return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
+
+
+def path_flythrough(cfg: PathFlythrough, console=None) -> Path:
+    from scenegen.paths.walkthrough import flythrough
+
+    if not cfg.speed > 0:
+        raise InputError("must be positive", field="--speed")
+    pts = parse_points(cfg.waypoints, "--waypoints")
+    spec = flythrough(pts, look_at=cfg.look_at, speed=cfg.speed, fov=cfg.settings.fov, up=_up(cfg.up, cfg.run))
+    return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
+
+
+def path_dolly(cfg: PathDolly, console=None) -> Path:
+    from scenegen.paths.keyframes import Keyframe, PathSpec
+
+    if not cfg.seconds > 0:
+        raise InputError("must be positive", field="--seconds")
+    start, end = np.asarray(cfg.start, float), np.asarray(cfg.end, float)
+    if np.linalg.norm(end - start) <= 0:
+        raise InputError("--start and --end are the same point", field="--end")
+    up = _up(cfg.up, cfg.run)
+    try:
+        if cfg.look_at is not None:
+            kfs = [Keyframe.look_at(p, cfg.look_at, up=up, fov=cfg.settings.fov) for p in (start, end)]
+        else:
+            ahead = end - start
+            kfs = [Keyframe.look_at(p, p + ahead, up=up, fov=cfg.settings.fov) for p in (start, end)]
+    except ValueError as e:
+        raise InputError(str(e), field="--look-at") from None
+    kfs[0].transition = float(cfg.seconds)
+    spec = PathSpec(keyframes=kfs, smoothness=0.0)
+    return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
+
+
+def path_walkthrough(cfg: PathWalkthrough, console=None) -> Path:
+    from scenegen.paths.walkthrough import walkthrough
+
+    if not (cfg.speed > 0 and cfg.max_turn_rate > 0 and cfg.eye_height > 0):
+        raise InputError("speed, max turn rate and eye height must be positive", field="--speed")
+    pts = parse_points(cfg.waypoints, "--waypoints", dims=(2, 3))
+    up = _up(cfg.up, cfg.run)
+    if pts.shape[1] == 2:
+        pts = _floor_points(pts, up, cfg.floor)
+    spec = walkthrough(pts, eye_height=cfg.eye_height, up=up, speed=cfg.speed,
+                       max_turn_rate_deg_s=cfg.max_turn_rate, fov=cfg.settings.fov)
+    return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
+
+
+def _floor_points(xy: np.ndarray, up: np.ndarray, floor: float) -> np.ndarray:
+    """2D floor coordinates -> 3D points on the floor plane: the two world axes most orthogonal to ``up``."""
+    axes = np.argsort(np.abs(up))[:2]
+    axes.sort()
+    pts = np.zeros((len(xy), 3))
+    pts[:, axes[0]], pts[:, axes[1]] = xy[:, 0], xy[:, 1]
+    # Move each point along up so that its height is `floor`.
+    pts += (floor - pts @ up)[:, None] * up[None, :]
+    return pts
+
+
+def path_auto(cfg: PathAuto, console=None) -> Path:
+    from scenegen.paths.auto import auto_walkthrough
+    from scenegen.paths.scene_volume import SceneVolume
+
+    up = None if cfg.up is None else _up(cfg.up, None)
+    volume = SceneVolume.from_run(cfg.run, up=up)
+    spec = auto_walkthrough(volume, eye_height=cfg.eye_height, clearance=cfg.clearance, speed=cfg.speed,
+                            fov=cfg.settings.fov)
+    spec = _apply_settings(spec, cfg.settings)
+    p = _save(spec, cfg.output, None)
+    s = summarize(spec, volume, min_clearance=min(cfg.clearance, 0.2))
+    if console is not None:
+        console.print(format_summary(p, s))
+    if cfg.preview is not None:
+        _preview(spec, cfg.preview, cfg.run, volume.up, s["warnings"], volume)
+        if console is not None:
+            console.print(f"preview -> {cfg.preview}")
+    return p
+
+
+def path_validate(cfg: PathValidate, console=None) -> dict:
+    from scenegen.paths.convert import read_any_path
+
+    spec = read_any_path(cfg.path)
+    if not spec.keyframes:
+        raise InputError("the path is empty", file=cfg.path, field="keyframes")
+    volume = None
+    if cfg.run is not None:
+        from scenegen.paths.scene_volume import SceneVolume
+
+        volume = SceneVolume.from_run(cfg.run)
+    s = summarize(spec, volume, min_clearance=cfg.min_clearance)
+    if console is not None:
+        console.print(format_summary(cfg.path, s))
+        console.print("ok" if not s["warnings"] else f"ok, with {len(s['warnings'])} warning(s)")
+    return s
+
+
+def path_info(cfg: PathInfo, console=None) -> dict:
+    from scenegen.paths.convert import read_any_path
+
+    spec = read_any_path(cfg.path)
+    if not spec.keyframes:
+        if console is not None:
+            console.print(f"{cfg.path}: empty path ({spec.width}x{spec.height}, {spec.fps:g} fps)")
+        return {"keyframes": 0}
+    s = summarize(spec)
+    if console is not None:
+        console.print(format_summary(cfg.path, s))
+        for i, kf in enumerate(spec.keyframes):
+            p = kf.position
+            console.print(f"  [{i}] ({p[0]:.3f}, {p[1]:.3f}, {p[2]:.3f}) fov {kf.fov:.1f}"
+                          + (f" transition {kf.transition:g} s" if kf.transition is not None else "")
+                          + (f" hold {kf.hold:g} s" if kf.hold else "") + (f" '{kf.name}'" if kf.name else ""))
+    return s
+
+
+def path_preview(cfg: PathPreview, console=None) -> Path:
+    from scenegen.paths.convert import read_any_path
+
+    spec = read_any_path(cfg.path)
+    if not spec.keyframes:
+        raise InputError("the path is empty", file=cfg.path, field="keyframes")
+    up = _up(cfg.up, cfg.run)
+    volume = None
+    if cfg.run is not None:
+        from scenegen.paths.scene_volume import SceneVolume
+
+        volume = SceneVolume.from_run(cfg.run, up=up)
+    warnings = summarize(spec, volume)["warnings"]
+    out = _preview(spec, cfg.output, cfg.run, up, warnings, volume)
+    if console is not None:
+        console.print(f"preview -> {out}")
+    if cfg.contact_sheet is not None:
+        if cfg.run is None:
+            raise InputError("--contact-sheet needs --run", field="--run")
+        from scenegen.paths.interpolate import cameras_from_spec
+        from scenegen.paths.preview import contact_sheet_png, render_contact_frames
+        from scenegen.train.run import load_run
+
+        run = load_run(cfg.run)
+        frames, labels = render_contact_frames(run.render, cameras_from_spec(spec), count=cfg.contact_frames)
+        sheet = contact_sheet_png(cfg.contact_sheet, frames, labels)
+        if console is not None:
+            console.print(f"contact sheet -> {sheet}")
+    return out
+
+
+def _preview(spec, out: Path, run: Optional[Path], up, warnings, volume=None) -> Path:
+    from scenegen.paths.interpolate import sample_path
+    from scenegen.paths.preview import preview_png
+
+    c2w, _, _ = sample_path(spec)
+    train = points = None
+    if run is not None:
+        from scenegen.paths.scene_info import read_run_scene
+
+        train = read_run_scene(run).train_c2w
+    if volume is not None:
+        points = volume.occupied_points()
+    bad = set()
+    for w in warnings:
+        bad.update(w.frames)
+    kf = np.stack([k.c2w() for k in spec.keyframes])
+    return preview_png(out, c2w, kf, up=up, train_c2w=train, points=points, warnings_frames=bad,
+                       title=out.stem, seconds=spec.duration, fps=spec.fps)
+
+
+COMMANDS = {
+    "new": (PathNew, path_new),
+    "add": (PathAdd, path_add),
+    "remove": (PathRemove, path_remove),
+    "set": (PathSet, path_set),
+    "convert": (PathConvert, path_convert),
+    "orbit": (PathOrbit, path_orbit),
+    "flythrough": (PathFlythrough, path_flythrough),
+    "dolly": (PathDolly, path_dolly),
+    "walkthrough": (PathWalkthrough, path_walkthrough),
+    "auto": (PathAuto, path_auto),
+    "validate": (PathValidate, path_validate),
+    "info": (PathInfo, path_info),
+    "preview": (PathPreview, path_preview),
+}
