@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=65536, help="points per iteration")
     ap.add_argument("--iters", type=int, default=10, help="timed iterations (after 3 warm-up iterations)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    ap.add_argument("--log2-hashmap-size", type=int, default=HashGridConfig.log2_hashmap_size)
+    ap.add_argument("--log2-hashmap-size", type=int, default=19)
     ap.add_argument("--levels", type=int, default=16, help="hash-grid levels (16: Instant-NGP's 16..2048)")
     ap.add_argument("--max-resolution", type=int, default=2048, help="finest hash-grid resolution")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda", "all"], default="auto",

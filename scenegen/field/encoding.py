@@ -37,7 +37,9 @@ class HashGridConfig:
     levels: int = 0
     """Number of levels (0 = auto from the resolution range; 16 for 16..2048)."""
     features_per_level: int = 2
-    log2_hashmap_size: int = 19
+    log2_hashmap_size: int = 0
+    """log2 of the entries per hashed level (0 = auto: 17 on CPU, where the optimiser's pass over the whole
+    table is a large part of a step and a smaller table trains faster per second; 19 on CUDA)."""
     base_resolution: int = 16
     max_resolution: int = 0
     """Finest grid resolution over the field's unit cube (0 = auto from the training images; 2048 unknown)."""
@@ -50,7 +52,8 @@ class HashGridConfig:
         if levels <= 0:
             levels = 1 + int(math.ceil(math.log(max_res / self.base_resolution) / math.log(LEVEL_SCALE) - 0.01))
             levels = max(levels, 1)
-        return HashGridConfig(levels, self.features_per_level, self.log2_hashmap_size, self.base_resolution, max_res)
+        log2 = self.log2_hashmap_size if self.log2_hashmap_size > 0 else DEFAULT_LOG2_HASHMAP_SIZE
+        return HashGridConfig(levels, self.features_per_level, log2, self.base_resolution, max_res)
 
     @property
     def per_level_scale(self) -> float:
@@ -70,6 +73,7 @@ class HashGridConfig:
 
 
 DEFAULT_MAX_RESOLUTION = 2048
+DEFAULT_LOG2_HASHMAP_SIZE = 19  # what an auto (0) table size means outside training (see resolve_auto)
 LEVEL_SCALE = 1.3819  # Instant-NGP's spacing: 16 levels from 16 to 2048
 
 

@@ -38,7 +38,7 @@ class TrainConfig:
     lr: float = 1e-2
     lr_final: float = 3e-4
     target_samples: int = 0
-    """Samples per step (the ray batch adapts to it); 0 = 65536 on CPU, 262144 on CUDA."""
+    """Samples per step (the ray batch adapts to it); 0 = 16384 on CPU, 262144 on CUDA."""
     max_rays: int = 8192
     """Upper bound of rays per step on CPU (x4 on CUDA)."""
     min_rays: int = 128

@@ -164,11 +164,15 @@ def pixel_footprint_resolution(cams, bounded: bool, oversample: float = 2.5) -> 
     return int(min(4096, max(256, round(float(res)))))
 
 
-def resolve_auto(cfg: TrainConfig, ds: SceneDataset, cams_field=None) -> TrainConfig:
-    """Fill 'auto' choices from the dataset (recorded in the saved config)."""
+def resolve_auto(cfg: TrainConfig, ds: SceneDataset, cams_field=None, device_type: str = "cpu") -> TrainConfig:
+    """Fill 'auto' choices from the dataset and device (recorded in the saved config)."""
     if cfg.scene_kind == "auto":
         cfg.scene_kind = "bounded" if ds.bounded else "unbounded"
     grid = cfg.field.grid
+    if grid.log2_hashmap_size <= 0:
+        # On CPU every step's Adam update and gradient clearing sweep the whole table: 2^17 entries per level
+        # trained lego to a higher PSNR in 5 minutes than 2^16, 2^18 or 2^19 (BENCHMARKS.md).
+        grid.log2_hashmap_size = 19 if device_type == "cuda" else 17
     if grid.max_resolution <= 0 or grid.levels <= 0:
         auto = pixel_footprint_resolution(cams_field, cfg.scene_kind == "bounded") if cams_field is not None else None
         cfg.field.grid = grid.resolved(auto)
@@ -250,7 +254,7 @@ class Trainer:
             self.transform = compute_scene_transform(ds)
             self.transform.bounded = bounded
         self.cams = self.transform.cameras_to_field(ds.cameras).to(self.device)
-        cfg = self.cfg = resolve_auto(cfg, ds, self.cams)
+        cfg = self.cfg = resolve_auto(cfg, ds, self.cams, self.device.type)
         self.train_frames = ds.split("train")
         self.eval_frames = ds.split(ds.eval_split_name())
         torch.manual_seed(cfg.seed)  # the field's initialisation: same --seed, same run
@@ -305,7 +309,8 @@ class Trainer:
     def target_samples(self) -> int:
         if self.cfg.target_samples > 0:
             return self.cfg.target_samples
-        return 1 << 18 if self.device.type == "cuda" else 1 << 16
+        # CPU: small steps (about 1-2k rays) learn more per second than large ones (BENCHMARKS.md).
+        return 1 << 18 if self.device.type == "cuda" else 1 << 14
 
     def progress_fraction(self) -> float:
         cfg = self.cfg
