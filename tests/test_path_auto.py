@@ -177,7 +177,7 @@ def test_auto_walkthrough_trained_run(tmp_path, two_room):
     t0 = time.time()
     data = synthesize_dataset(two_room, tmp_path / "data", n_train=54, n_test=6, width=96, height=72)
     t1 = time.time()
-    train(TrainConfig(data=data, output=tmp_path / "run", max_steps=150, progress=False, eval_every=0,
+    train(TrainConfig(data=data, output=tmp_path / "run", max_steps=300, progress=False, eval_every=0,
                       checkpoint_every=1e9))
     t2 = time.time()
     vol = SceneVolume.from_run(tmp_path / "run")

@@ -171,3 +171,41 @@ class RadianceField(nn.Module):
         if x.shape[0] == 0:
             return x.new_zeros(0)
         return self._dens(x)[0]
+
+
+def choose_cpu_threads(field: RadianceField, n_points: int = 8192, reps: int = 3) -> int:
+    """How many CPU threads to run the field with: one, or all of torch's, whichever runs it faster.
+
+    The hash-grid gathers and the narrow MLPs are memory-latency bound; on hyper-threaded siblings (many laptops
+    and cloud vCPUs) or next to another busy process, more threads are no faster and OpenMP barriers can make them
+    several times slower (measured on a 2-vCPU VM: equal speed when idle, three times slower beside one other
+    process). So time the field's forward + backward on a fixed random batch both ways (about half a second)
+    and keep the faster; all threads must win by 15% to be chosen.
+    """
+    import time
+
+    n = torch.get_num_threads()
+    if n <= 1:
+        return 1
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(n_points, 3, generator=gen) * 2.0 - 1.0
+    d = torch.nn.functional.normalize(torch.randn(n_points, 3, generator=gen), dim=-1)
+
+    def timed(threads: int) -> float:
+        torch.set_num_threads(threads)
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            sigma, rgb = field(x, d)
+            (sigma.sum() + rgb.sum()).backward()
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    try:
+        timed(n)  # warm-up: first calls allocate and load kernels
+        one, many = timed(1), timed(n)
+    finally:
+        field.zero_grad(set_to_none=True)
+    choice = n if many < 0.85 * one else 1
+    torch.set_num_threads(choice)
+    return choice

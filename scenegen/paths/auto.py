@@ -7,7 +7,10 @@ volume's grid (its third axis is the up vector; world units throughout):
 1. **Floor** (:func:`floor_map`): per floor-plan column, the lowest occupied voxel with at least ``headroom``
    free voxels above it; its height is the floor height of the column. Columns are joined into floors where
    neighbouring heights differ by at most ``max_step``; the floor with the most free area is kept (furniture
-   tops and the top of the ceiling are separate floors and drop out).
+   tops and the top of the ceiling are separate floors and drop out). Holes in it (a young field's floor is not
+   opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far off the
+   local floor level (a low percentile around them: a seat reached through small steps, a floater) are
+   replaced by it.
 2. **Free space at eye height**: a column is free when nothing is occupied from ``floor + 0.3`` to
    ``floor + eye_height + 0.2``. Its 2D distance transform gives the clearance of every cell; cells at least
    ``clearance`` from anything are *safe*.
@@ -83,6 +86,9 @@ def floor_map(
     high: float = 0.2,
     headroom: float = 0.3,
     max_step: float = 0.2,
+    fill: float = 1.0,
+    flat: float = 2.0,
+    flat_tol: float = 0.12,
 ) -> FloorMap:
     """Find the walkable floor and the free space at eye height (see the module docstring, steps 1-2).
 
@@ -92,6 +98,11 @@ def floor_map(
         low, high: the column must be free from ``floor + low`` to ``floor + eye_height + high``.
         headroom: free space needed above an occupied voxel for it to count as floor (world units).
         max_step: largest height difference between neighbouring floor cells of one floor.
+        fill: enclosed holes in the kept floor (columns without a floor of their own: a trained field's floor
+            is not opaque everywhere) up to this area (square world units) are walkable at the nearest floor
+            cell's height where their band is free.
+        flat, flat_tol: floor heights more than ``flat_tol`` off the 20th percentile of the floor heights in a
+            ``flat`` wide window are replaced by it (0 = off).
     """
     from scipy import ndimage
     from scipy.sparse import coo_matrix
@@ -139,6 +150,46 @@ def floor_map(
     if has.any():  # the floor with the most free area (with no free column anywhere: the largest floor)
         counts = np.bincount(lab[col_free if col_free.any() else has], minlength=lab.max() + 1)
         walkable = has & (lab == int(np.argmax(counts)))
+    if fill > 0 and walkable.any() and not walkable.all():
+        # holes in the floor (surfaces a young field has not made opaque yet, seen at grazing angles): a column
+        # near the floor whose band is free at the nearest floor cell's height is walkable at that height
+        # Only enclosed holes: never the no-floor strip under a wall, which joins the space outside the walls
+        # (a wall the field has not made opaque yet must still stop the walk).
+        holes, nh = ndimage.label(~walkable)
+        area = np.bincount(holes.ravel(), minlength=nh + 1) * v * v
+        border = np.unique(np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1]]))
+        small = area <= fill
+        small[border] = False
+        small[0] = False
+        _, (ix, iy) = ndimage.distance_transform_edt(~walkable, return_indices=True)
+        near = small[holes]
+        ln = level[ix, iy]
+        a2 = np.clip(ln + int(round(low / v)), 0, Z)
+        b2 = np.clip(ln + int(math.ceil((eye_height + high) / v)) + 1, 0, Z)
+        filled = near & ((cum[ii, jj, b2] - cum[ii, jj, a2]) == 0)
+        level = np.where(filled, ln, level)
+        height = np.where(filled, height[ix, iy], height)
+        walkable = walkable | filled
+        col_free = col_free | filled
+    if flat > 0 and walkable.sum() > 1:
+        # a floor is locally flat: columns whose floor sits more than ``flat_tol`` off the floor height around
+        # them (the 20th percentile in a ``flat`` wide window: furniture tops are higher and rarer) take that
+        # height -- a seat or a table top reached through a chain of small steps, a floater -- and are free
+        # only if their band is free at it
+        _, (ix, iy) = ndimage.distance_transform_edt(~walkable, return_indices=True)
+        hf = height[ix, iy]
+        st = max(1, int(round(0.1 / v)))  # on a ~10 cm grid: the window is large
+        k = max(3, int(round(flat / (v * st))) | 1)
+        hs = ndimage.percentile_filter(hf[::st, ::st], 20, size=k, mode="nearest")
+        hs = np.repeat(np.repeat(hs, st, 0), st, 1)[:X, :Y]
+        off = walkable & (np.abs(height - hs) > max(flat_tol, 2 * v))
+        if off.any():
+            ls = np.clip(np.round(hs / v - 0.5).astype(np.int64), 0, Z - 1)
+            level = np.where(off, ls, level)
+            height = np.where(off, (ls + 0.5) * v, height)
+            a3 = np.clip(level + int(round(low / v)), 0, Z)
+            b3 = np.clip(level + int(math.ceil((eye_height + high) / v)) + 1, 0, Z)
+            col_free = np.where(off, (cum[ii, jj, b3] - cum[ii, jj, a3]) == 0, col_free)
     free = walkable & col_free
     padded = np.pad(free, 1, constant_values=False)
     dist = ndimage.distance_transform_edt(padded, sampling=v)[1:-1, 1:-1] if free.any() else np.zeros((X, Y))
@@ -373,35 +424,43 @@ def _trace_boundary(mask: np.ndarray) -> np.ndarray:
 
 
 def _room_loop(s_r: np.ndarray, d_r: np.ndarray, inset: float, voxel: float, radius: float = 0.3) -> np.ndarray:
-    """Cells (L, 2) of a counter-clockwise loop around a room's interior: the outer boundary of the largest
-    part of its safe cells ``s_r`` (X, Y) that lie ``inset`` in from their edge (``d_r``: distance to the edge),
-    morphologically opened with a disk of ``radius`` (world units): parts narrower than ``2 * radius`` go and
-    the loop's convex turns get a radius of at least ``radius``, so it never doubles back on itself. Smaller
-    insets, then radii, are tried when nothing is left."""
+    """Cells (L, 2) of a counter-clockwise loop around a room's interior.
+
+    The loop is the outer boundary of the largest connected part of the room's safe cells ``s_r`` (X, Y) that
+    lie ``inset`` in from their edge (``d_r``: distance to the edge, world units), morphologically opened with
+    a disk of ``radius`` (world units): parts narrower than ``2 * radius`` go and the loop's convex turns are no
+    tighter than ``radius``, so it never doubles back on itself. Smaller radii and insets are tried as well; the
+    first candidate (largest radius, then largest inset) that encloses at least half of the best candidate's
+    area wins, so a cramped room still gets a loop through most of it.
+    """
     from scipy import ndimage
 
-    inner = s_r
-    for rad in (radius, 0.5 * radius, 0.25 * radius):
+    eight = np.ones((3, 3), bool)
+    candidates = []
+    for rad in (radius, 0.66 * radius, 0.33 * radius):
         r = max(1, int(round(rad / voxel)))
         yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
         disk = xx * xx + yy * yy <= r * r
-        want = inset
-        while True:
-            cand = s_r & (d_r >= want)
-            opened = ndimage.binary_opening(cand, structure=disk) if cand.any() else cand
-            if opened.any() or want <= voxel:
-                break
-            want *= 0.5
-        if opened.any():
-            inner = opened
-            break
-    if not inner.any():
-        inner = s_r
-    lab, n = ndimage.label(inner, structure=np.ones((3, 3), bool))
-    if n > 1:
+        for ins in (inset, 0.5 * inset, 0.0):
+            cand = s_r & (d_r >= ins)
+            if not cand.any():
+                continue
+            opened = ndimage.binary_opening(cand, structure=disk)
+            if not opened.any():
+                continue
+            lab, n = ndimage.label(opened, structure=eight)
+            if n > 1:
+                sizes = np.bincount(lab.ravel())
+                sizes[0] = 0
+                opened = lab == int(np.argmax(sizes))
+            candidates.append(opened)
+    if not candidates:
+        lab, n = ndimage.label(s_r, structure=eight)
         sizes = np.bincount(lab.ravel())
         sizes[0] = 0
-        inner = lab == int(np.argmax(sizes))
+        return _trace_boundary(lab == int(np.argmax(sizes)))
+    best = max(int(c.sum()) for c in candidates)
+    inner = next(c for c in candidates if c.sum() >= 0.5 * best)
     return _trace_boundary(inner)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PathWarning", "Warning", "check_path", "format_frames"]
+__all__ = ["PathWarning", "check_path", "format_frames"]
 
 
 @dataclass
@@ -45,8 +45,6 @@ class PathWarning:
         return self.message
 
 
-#: the name the brief uses; shadows the builtin only inside this module's namespace when imported by name
-Warning = PathWarning  # noqa: A001
 
 
 def format_frames(frames, max_ranges: int = 8) -> str:

@@ -34,7 +34,7 @@ class TrainConfig:
     """Continue from the run's latest checkpoint."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = 0
-    """CPU threads for torch (0 = all cores)."""
+    """CPU threads for torch (0 = auto: one or all cores, whichever runs the field faster here and now)."""
     lr: float = 1e-2
     lr_final: float = 3e-4
     target_samples: int = 0

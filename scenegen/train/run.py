@@ -62,6 +62,10 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     field.load_state_dict(ckpt["field"])
     grid.load_state_dict(ckpt["grid"])
     field.eval()
+    if dev.type == "cpu":
+        from scenegen.field.field import choose_cpu_threads
+
+        choose_cpu_threads(field)
     return LoadedRun(run_dir, cfg, scene, SceneTransform.from_dict(scene["transform"]), renderer, dev, int(ckpt["step"]))
 
 

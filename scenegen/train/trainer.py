@@ -259,6 +259,12 @@ class Trainer:
         self.eval_frames = ds.split(ds.eval_split_name())
         torch.manual_seed(cfg.seed)  # the field's initialisation: same --seed, same run
         self.field, self.grid, self.renderer = build_renderer(cfg, bounded, len(ds), self.device)
+        if self.device.type == "cpu" and cfg.threads <= 0:
+            from scenegen.field.field import choose_cpu_threads
+
+            cfg.threads = choose_cpu_threads(self.field)  # saved with the config: a resumed run uses the same
+        elif cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
         box = scene_box_field(ds, self.transform)
         if box is not None and bounded:
             self.grid.restrict_to_box(*box)
