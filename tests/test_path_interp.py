@@ -469,10 +469,11 @@ def test_loops_are_continuous_at_the_seam(spec):
     dpos = np.linalg.norm(np.diff(ring[:, :3, 3], axis=0), axis=1)
     drot = _angle_deg(ring[:-1, :3, :3], ring[1:, :3, :3])
     for d in (dpos, drot):
-        seam, before, after = d[-1], d[-2], d[0]
-        # the seam step is like its neighbours (a jump would be a whole segment long); the spline's speed
-        # still varies within a transition, so allow twice the larger neighbour
-        assert seam <= 2.0 * max(before, after) + 1e-9, (seam, before, after)
+        seam, near = d[-1], np.concatenate([d[-4:-1], d[:3]])
+        # the seam step is like the steps around it (a jump would be a whole segment long). The spline's
+        # speed still varies within a transition, and the orientation spline may turn back just before a
+        # keyframe (a step near zero right beside the seam), so compare with the three steps on each side.
+        assert seam <= 2.0 * near.max() + 1e-9, (seam, near)
         assert seam <= d.max() + 1e-12
 
 
