@@ -87,6 +87,19 @@ def _cmd_render(cfg) -> int:
     return 0
 
 
+def _cmd_generate(cfg) -> int:
+    from rich.console import Console
+
+    from scenegen.data.prior.generate import generate
+
+    console = Console(stderr=True)
+    res = generate(cfg, console=console)
+    console.print(f"wrote {res['views']} training + {res['test_views']} test views with depth in {res['seconds']:.0f} s -> {res['transforms']}")
+    console.print(f"  plan: {res['plan']}" + (f"   spec: {res['spec']} (edit, then --spec)" if res.get("spec") else ""))
+    console.print(f"  train: scenegen train --data {res['output']} --output runs/{Path(res['output']).name}")
+    return 0
+
+
 def _cmd_demo(cfg) -> int:
     from rich.console import Console
 
@@ -128,10 +141,12 @@ def _cmd_path(cfg) -> int:
 
 
 def _commands():
+    from scenegen.data.prior.generate import GenerateConfig
     from scenegen.video.demo import DemoConfig
     from scenegen.video.render_run import RenderConfig
 
     return {
+        "generate": (GenerateConfig, _cmd_generate),
         "train": (TrainConfig, _cmd_train),
         "eval": (EvalConfig, _cmd_eval),
         "render": (RenderConfig, _cmd_render),

@@ -61,7 +61,7 @@ WORLD_UP = np.array([0.0, 0.0, 1.0])
 ROOM_MIN = np.array([-2.5, -2.0, 0.0])
 ROOM_MAX = np.array([2.5, 2.0, 2.6])
 
-MATERIALS: tuple[str, ...] = (
+MATERIALS: list[str] = [
     "oak_floor",
     "wall_warm",
     "wall_sage",
@@ -84,8 +84,22 @@ MATERIALS: tuple[str, ...] = (
     "terracotta",
     "ceramic",
     "red",
-)
+]
 _MAT = {name: i for i, name in enumerate(MATERIALS)}
+
+
+def register_material(name: str, texture: Callable, emission=None) -> int:
+    """Add a material (or return the index of one already there). ``texture(p, n, part, scene)`` returns the
+    linear albedo (M, 3) of hit points p (M, 3) with normals n on parts ``part`` (M,); ``emission`` is a linear
+    RGB (3,) glow. Materials are looked up by name, so a scene's parts must be built after registration."""
+    if name in _MAT:
+        return _MAT[name]
+    MATERIALS.append(name)
+    _MAT[name] = len(MATERIALS) - 1
+    _TEXTURES[name] = texture
+    if emission is not None:
+        _EMISSION[name] = np.asarray(emission, dtype=np.float64)
+    return _MAT[name]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -119,7 +133,12 @@ class SynthScene:
         room_min, room_max: (3,) interior bounds of the room in metres.
         sun_dir: (3,) unit vector pointing *towards* the sun.
         sun_color: (3,) linear RGB irradiance of the sun.
-        point_lights: list of ``(position (3,), linear RGB intensity (3,))``; irradiance falls off as 1/d^2.
+        point_lights: list of ``(position (3,), linear RGB intensity (3,))`` or ``(position, intensity, region)``
+            where region (2, 3) is the box of points the light reaches (its room): irradiance falls off as 1/d^2.
+        rooms: optional (K, 2, 3) interior boxes of the rooms (free space for cameras lies inside one of them);
+            None means the whole ``room_min``/``room_max`` box.
+        vertex_colors: optional (V, 3) linear albedo per mesh vertex, used for parts of material "mesh_color"
+            (an imported model's own colours), interpolated across each triangle.
         ambient: (3,) linear RGB ambient irradiance (scaled by ambient occlusion).
         seed: seed of the procedural textures and of the furniture details.
     """
@@ -134,11 +153,20 @@ class SynthScene:
     point_lights: list[tuple[np.ndarray, np.ndarray]]
     ambient: np.ndarray
     seed: int = 0
+    rooms: np.ndarray | None = None
+    vertex_colors: np.ndarray | None = None
     _raycaster: object = field(default=None, repr=False, compare=False)
 
     @property
     def materials(self) -> tuple[str, ...]:
-        return MATERIALS
+        return tuple(MATERIALS)
+
+    @property
+    def room_boxes(self) -> np.ndarray:
+        """(K, 2, 3) interior boxes of the rooms (one box, the whole interior, when none are given)."""
+        if self.rooms is not None and len(self.rooms):
+            return np.asarray(self.rooms, dtype=np.float64).reshape(-1, 2, 3)
+        return self.aabb[None]
 
     @property
     def part_material(self) -> np.ndarray:
@@ -909,8 +937,17 @@ def _shade(scene: SynthScene, origins: np.ndarray, dirs: np.ndarray) -> tuple[np
     p = origins[idx] + d * t[idx, None]
     n = hit["primitive_normals"].numpy()[idx].astype(np.float64)
     n = np.where((np.sum(n * d, 1) > 0)[:, None], -n, n)  # face the viewer
-    part = scene.face_part[hit["primitive_ids"].numpy()[idx].astype(np.int64)]
+    face = hit["primitive_ids"].numpy()[idx].astype(np.int64)
+    part = scene.face_part[face]
     albedo, emission = _albedo(scene, p, n, part)
+    if scene.vertex_colors is not None and "mesh_color" in _MAT:
+        own = np.nonzero(scene.part_material[part] == _MAT["mesh_color"])[0]
+        if len(own):  # an imported model's colours: barycentric interpolation of the vertex colours
+            uv = hit["primitive_uvs"].numpy()[idx[own]].astype(np.float64)
+            tri = np.asarray(scene.mesh.faces)[face[own]]
+            vc = np.asarray(scene.vertex_colors, dtype=np.float64)
+            w0 = np.clip(1.0 - uv[:, 0] - uv[:, 1], 0.0, 1.0)
+            albedo[own] = w0[:, None] * vc[tri[:, 0]] + uv[:, :1] * vc[tri[:, 1]] + uv[:, 1:2] * vc[tri[:, 2]]
     p_off = (p + n * 2e-3).astype(np.float32)
 
     # Ambient with ambient occlusion (fixed tangent-space directions).
@@ -935,12 +972,17 @@ def _shade(scene: SynthScene, origins: np.ndarray, dirs: np.ndarray) -> tuple[np
         irradiance[lit] += scene.sun_color[None, :] * (ndl[lit] * vis)[:, None]
 
     # Point lights: a small disk of sample positions (soft shadows), 1/d^2 falloff.
-    for pos, power in scene.point_lights:
+    for light in scene.point_lights:
+        pos, power = light[0], light[1]
         samples = pos[None] + np.concatenate([_LIGHT_DISK, np.zeros((len(_LIGHT_DISK), 1))], 1)
         to_l = pos[None] - p
         dist2 = np.sum(to_l * to_l, 1)
         ndl_p = np.sum(n * to_l, 1) / np.sqrt(dist2)
-        lit = np.nonzero(ndl_p > 0)[0]
+        reach = ndl_p > 0
+        if len(light) > 2 and light[2] is not None:  # a room light: only its room (walls would block it anyway)
+            region = np.asarray(light[2], dtype=np.float64)
+            reach &= np.all((p > region[0] - 0.25) & (p < region[1] + 0.25), axis=1)
+        lit = np.nonzero(reach)[0]
         if len(lit):
             seg = samples[None] - p_off[lit, None]
             vis = 1.0 - _occluded_fraction(rc, o3d, p_off[lit], seg * 0.999)
@@ -957,7 +999,7 @@ def _to_srgb8(linear: np.ndarray) -> np.ndarray:
     return np.clip(np.round(255.0 * x ** (1 / 2.2)), 0, 255).astype(np.uint8)
 
 
-def render_views(scene: SynthScene, cameras: Cameras, chunk_rays: int = 300_000) -> tuple[np.ndarray, np.ndarray]:
+def render_views(scene: SynthScene, cameras: Cameras, chunk_rays: int = 300_000, on_chunk=None) -> tuple[np.ndarray, np.ndarray]:
     """Render every camera with Open3D ray casting and procedural shading.
 
     Rays are exactly those of :meth:`Cameras.camera_rays` (pixel centres; any camera model of ``cameras``).
@@ -966,6 +1008,7 @@ def render_views(scene: SynthScene, cameras: Cameras, chunk_rays: int = 300_000)
         scene: from :func:`make_demo_scene`.
         cameras: N cameras that all have the same width W and height H.
         chunk_rays: how many primary rays are shaded at once (memory bound).
+        on_chunk: optional callback ``(views done, views total)`` after each chunk (progress bars).
     Returns:
         rgb: (N, H, W, 3) uint8 sRGB images.
         depth: (N, H, W) float32 z-depth in metres (distance along the camera's -Z axis); 0 where the ray
@@ -993,6 +1036,8 @@ def render_views(scene: SynthScene, cameras: Cameras, chunk_rays: int = 300_000)
         z = np.where(np.isfinite(t), t * np.sum(d * forward, 1), 0.0)
         rgb[ids] = _to_srgb8(color).reshape(len(ids), h, w, 3)
         depth[ids] = z.reshape(len(ids), h, w).astype(np.float32)
+        if on_chunk is not None:
+            on_chunk(ids[-1] + 1, n_cam)
     return rgb, depth
 
 
@@ -1031,7 +1076,10 @@ def free_space_mask(scene: SynthScene, points, clearance: float = 0.3) -> np.nda
     """
     o3d = import_open3d()
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    inside = np.all((pts > scene.room_min + clearance) & (pts < scene.room_max - clearance), axis=1)
+    boxes = scene.room_boxes
+    inside = np.zeros(len(pts), dtype=bool)
+    for lo, hi in boxes:
+        inside |= np.all((pts > lo + clearance) & (pts < hi - clearance), axis=1)
     rc = scene.raycaster()
     q = o3d.core.Tensor(pts.astype(np.float32))
     dist = rc.compute_distance(q).numpy()
@@ -1168,6 +1216,11 @@ def synthesize_dataset(
     height: int = 120,
     seed: int = 0,
     fov_deg: float = 75.0,
+    cameras: Cameras | None = None,
+    generator: str = "scenegen demo",
+    extra_metadata: dict | None = None,
+    progress: bool = False,
+    console=None,
 ) -> Path:
     """Render a nerfstudio-format dataset of ``scene`` (default: :func:`make_demo_scene`) into ``out_dir``.
 
@@ -1180,15 +1233,26 @@ def synthesize_dataset(
     ``transforms.json`` holds ``camera_model: "PINHOLE"``, ``fl_x fl_y cx cy w h``, ``frames`` (``file_path``,
     ``transform_matrix`` = 4x4 OpenGL c2w in metres, ``depth_file_path``), ``train_filenames`` /
     ``test_filenames`` (frame file paths) and ``metadata`` (generator, up axis, room aabb, units, depth
-    definition). The test frames are every k-th camera of one common camera set. Returns ``out_dir``.
+    definition). The test frames are every k-th camera of one common camera set (``cameras``, default
+    :func:`default_demo_cameras`; n_train + n_test of them). Returns ``out_dir``.
     """
     scene = scene if scene is not None else make_demo_scene(seed)
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "depth").mkdir(parents=True, exist_ok=True)
     n_total = n_train + n_test
-    cams = default_demo_cameras(scene, n_total, width, height, seed=seed, fov_deg=fov_deg)
-    rgb, depth = render_views(scene, cams)
+    cams = cameras if cameras is not None else default_demo_cameras(scene, n_total, width, height, seed=seed, fov_deg=fov_deg)
+    if len(cams) != n_total:
+        raise ValueError(f"synthesize_dataset: {len(cams)} cameras for {n_total} views")
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("[bold]render views"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console) as bar:
+            task = bar.add_task("render", total=n_total)
+            rgb, depth = render_views(scene, cams, on_chunk=lambda k, n: bar.update(task, completed=k))
+    else:
+        rgb, depth = render_views(scene, cams)
     test_ids = set(np.linspace(0, n_total - 1, n_test).round().astype(int).tolist()) if n_test else set()
     while len(test_ids) < n_test:  # pragma: no cover - only for tiny n_total
         test_ids.add(next(i for i in range(n_total) if i not in test_ids))
@@ -1218,12 +1282,13 @@ def synthesize_dataset(
         # The scene's bounds (room plus a margin for walls and the view through the window): a bounded scene.
         "aabb": (scene.aabb + np.array([[-0.3, -0.3, -0.3], [0.3, 0.3, 0.3]])).tolist(),
         "metadata": {
-            "generator": "scenegen demo",
+            "generator": generator,
             "up": [0.0, 0.0, 1.0],
             "aabb": scene.aabb.tolist(),
             "units": "metres",
             "depth": "z-depth along the camera's -Z axis, 16-bit PNG in millimetres, 0 = no depth",
             "seed": int(seed),
+            **(extra_metadata or {}),
         },
     }
     text = json.dumps(meta, indent=2)

@@ -1,0 +1,289 @@
+"""`scenegen generate`: a brief, a spec or a user's 3D model -> a posed dataset (the "prior").
+
+Both kinds of prior end in the dataset every other stage reads: a nerfstudio ``transforms.json`` with RGB
+images, 16-bit ground-truth depth (millimetres) and a held-out test split, rendered with Open3D ray casting
+(:mod:`scenegen.data.synth`). A brief also leaves ``spec.json`` (edit it and re-run with ``--spec``) and
+``plan.png`` (the floor plan with the cameras); a model leaves ``model_report.json`` (what was read and assumed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+
+from scenegen.data import synth
+from scenegen.errors import InputError
+
+
+@dataclass
+class GenerateConfig:
+    """Make a posed dataset from a text brief, an edited scene spec, or your own 3D model (glTF/OBJ/PLY/STL)."""
+
+    output: Path
+    """Dataset folder to write (transforms.json, images/, depth/, spec.json, plan.png)."""
+    prompt: Optional[str] = None
+    """A brief, e.g. "two-bedroom apartment, open-plan kitchen and living room, oak floor, white walls,
+    2.7 m ceilings, large south windows". Default: that one, when neither --spec nor --mesh is given."""
+    spec: Optional[Path] = None
+    """A scene spec JSON (the spec.json an earlier run wrote, edited)."""
+    mesh: Optional[Path] = None
+    """Your model: .glb, .gltf, .obj, .ply, .stl (metres; other units are detected and converted)."""
+    seed: int = 0
+    """Seed of the furniture details, textures and cameras (same seed, same dataset)."""
+    views: int = 100
+    """Training views (a test split of about one in eight is rendered in addition)."""
+    width: int = 320
+    height: int = 240
+    fov: float = 75.0
+    """Horizontal field of view of the cameras, degrees."""
+    up: Literal["auto", "+z", "-z", "+y", "-y", "+x", "-x"] = "auto"
+    """Up axis of --mesh (auto: glTF is +Y up by its standard; others are guessed from the model's shape)."""
+    units: Literal["auto", "m", "cm", "mm", "ft", "in"] = "auto"
+    """Units of --mesh (auto: a building-sized model in metres is kept; 100x or 1000x too large is cm / mm)."""
+    overwrite: bool = False
+    """Replace an existing dataset in --output."""
+    progress: bool = True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cameras that cover every room
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def room_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 75.0,
+                 clearance: float = 0.3):
+    """``n`` PINHOLE cameras spread over the rooms (in proportion to floor area, at least 6 a room), at three
+    heights (1.0, 1.5 and 1.9 m above the floor, cycled), each looking at a point of its own room 1 m or more
+    away (walls, corners, furniture) with a pitch between -40 and +15 degrees. Returns :class:`Cameras`."""
+    rng = np.random.default_rng(seed)
+    boxes = scene.room_boxes
+    areas = np.array([max(0.5, float(np.prod(b[1, :2] - b[0, :2]))) for b in boxes])
+    k = len(boxes)
+    base = min(6, n // k) if k else 0
+    alloc = np.full(k, base)
+    rest = n - alloc.sum()
+    if rest > 0:
+        extra = np.floor(rest * areas / areas.sum()).astype(int)
+        alloc += extra
+        for i in np.argsort(-areas)[: n - alloc.sum()]:
+            alloc[i] += 1
+    heights = np.array([1.0, 1.5, 1.9])
+    mats = []
+    for bi, (box, m) in enumerate(zip(boxes, alloc)):
+        lo, hi = box
+        h_room = hi[2] - lo[2]
+        zs = np.clip(lo[2] + heights, lo[2] + clearance, hi[2] - clearance)
+        eyes = []
+        for _ in range(60):
+            if len(eyes) >= m:
+                break
+            cand = rng.uniform([lo[0], lo[1], 0], [hi[0], hi[1], 0], size=(max(8 * m, 32), 3))
+            cand[:, 2] = zs[(len(eyes) + np.arange(len(cand))) % len(zs)]
+            ok = synth.free_space_mask(scene, cand, clearance)
+            if scene.rooms is None:  # a model without room boxes: keep points enclosed by it (not outside)
+                ok &= _enclosed(scene, cand)
+            eyes.extend(cand[ok][: m - len(eyes)])
+        if len(eyes) < m:  # a cramped room: relax the clearance
+            cand = rng.uniform(lo + [0.15, 0.15, 0.8], hi - [0.15, 0.15, 0.6], size=(64 * max(m, 1), 3))
+            ok = synth.free_space_mask(scene, cand, 0.12)
+            eyes.extend(cand[ok][: m - len(eyes)])
+        for eye in eyes[:m]:
+            target = None
+            for _ in range(100):
+                kind = rng.random()
+                if kind < 0.55:  # a point on a wall of the room (or a corner)
+                    side = rng.integers(4)
+                    a = rng.uniform(0.05, 0.95)
+                    x = lo[0] + a * (hi[0] - lo[0])
+                    y = lo[1] + a * (hi[1] - lo[1])
+                    z = lo[2] + rng.uniform(0.1, 0.85) * h_room
+                    target = np.array([[lo[0], y, z], [hi[0], y, z], [x, lo[1], z], [x, hi[1], z]][side])
+                else:  # a point low in the room (furniture, floor)
+                    target = rng.uniform([lo[0] + 0.3, lo[1] + 0.3, lo[2] + 0.2], [hi[0] - 0.3, hi[1] - 0.3, lo[2] + 1.2])
+                d = target - eye
+                horiz = math.hypot(d[0], d[1])
+                pitch = math.degrees(math.atan2(d[2], horiz))
+                if horiz >= 1.0 and -40.0 <= pitch <= 15.0:
+                    break
+            mats.append(synth.look_at_c2w(eye, target))
+    if len(mats) < n:
+        raise InputError(f"could only place {len(mats)} of {n} cameras in the scene's free space",
+                         field="--views")
+    order = rng.permutation(len(mats))  # rooms interleaved: any prefix of the list covers the whole home
+    return synth.cameras_from_c2w(np.stack(mats)[order], width, height, fov_deg)
+
+
+def _enclosed(scene: synth.SynthScene, pts: np.ndarray) -> np.ndarray:
+    """(N,) bool: rays from the point towards +-X, +-Y and up all meet the model (the point is indoors)."""
+    o3d = synth.import_open3d()
+    dirs = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]], dtype=np.float32)
+    rays = np.concatenate([np.repeat(pts, len(dirs), 0), np.tile(dirs, (len(pts), 1))], 1).astype(np.float32)
+    t = scene.raycaster().cast_rays(o3d.core.Tensor(rays))["t_hit"].numpy().reshape(len(pts), len(dirs))
+    return np.isfinite(t).all(1)
+
+
+def orbit_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 50.0):
+    """``n`` cameras around a model seen from outside (a building, an object): on a hemisphere 10-55 degrees
+    above the ground, far enough that the whole model fits the view, looking at its centre (jittered)."""
+    rng = np.random.default_rng(seed)
+    lo, hi = scene.room_min, scene.room_max
+    c = (lo + hi) / 2
+    radius = 0.5 * float(np.linalg.norm(hi - lo))
+    dist = radius / math.sin(math.radians(fov_deg) / 2 * 0.8)
+    k = np.arange(n) + 0.5
+    az = 2 * np.pi * k * 0.618033988749895 + rng.uniform(0, 2 * np.pi)
+    el = np.radians(10 + 45 * (k / n))
+    eyes = c + dist * np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], 1)
+    eyes[:, 2] = np.maximum(eyes[:, 2], lo[2] + 0.3)
+    targets = c + rng.normal(0, 0.08 * radius, (n, 3))
+    mats = np.stack([synth.look_at_c2w(e, t) for e, t in zip(eyes, targets)])
+    return synth.cameras_from_c2w(mats[rng.permutation(n)], width, height, fov_deg)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pictures
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def plan_picture(scene: synth.SynthScene, cams, path: Path, labels: list[tuple[str, np.ndarray]] | None = None,
+                 px_per_m: float = 40.0) -> None:
+    """A top view: the mesh's floor plan (what a horizontal slice at 1.2 m cuts), the cameras as dots with
+    viewing directions, and the room names."""
+    from PIL import Image, ImageDraw
+
+    from scenegen.atomic import atomic_write_bytes
+
+    lo, hi = scene.mesh.bounds[0][:2] - 0.5, scene.mesh.bounds[1][:2] + 0.5
+    w, h = (np.ceil((hi - lo) * px_per_m)).astype(int)
+    # a height map by vertical rays: floor (light), furniture (mid), walls (dark)
+    xs = lo[0] + (np.arange(w) + 0.5) / px_per_m
+    ys = hi[1] - (np.arange(h) + 0.5) / px_per_m
+    gx, gy = np.meshgrid(xs, ys)
+    # rays down from just under the ceilings: a ray that starts inside a wall meets the wall's bottom face from
+    # inside (normal pointing down), which is how walls are told from floors and furniture
+    ceiling = float(np.max(scene.room_boxes[:, 1, 2]))
+    top = min(2.0, ceiling - 0.15)  # under door heads, so doorways show as gaps
+    o = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, top)], 1)
+    rc = scene.raycaster()
+    o3d = synth.import_open3d()
+    rays = np.concatenate([o, np.tile([0.0, 0.0, -1.0], (len(o), 1))], 1).astype(np.float32)
+    res = rc.cast_rays(o3d.core.Tensor(rays))
+    t = res["t_hit"].numpy()
+    nz = res["primitive_normals"].numpy()[:, 2]
+    z = top - t
+    img = np.full((h * w, 3), 255, np.uint8)
+    hit = np.isfinite(t)
+    shade = np.clip(np.nan_to_num(z) / max(top, 1e-6), 0.0, 1.0)
+    img[hit] = (235 - 150 * shade[hit, None] ** 0.7).astype(np.uint8).repeat(3, 1)
+    img[hit & (nz < -0.5)] = (40, 40, 48)  # inside a wall
+    im = Image.fromarray(img.reshape(h, w, 3))
+    d = ImageDraw.Draw(im)
+
+    def to_px(p):
+        return ((p[0] - lo[0]) * px_per_m, (hi[1] - p[1]) * px_per_m)
+
+    c2w = cams.c2w.numpy()
+    for m in c2w:
+        e = to_px(m[:, 3])
+        f = -m[:, 2]
+        tip = to_px(m[:, 3] + 0.35 * f / max(np.linalg.norm(f[:2]), 1e-6))
+        d.line([e, tip], fill=(220, 60, 30), width=2)
+        d.ellipse([e[0] - 3, e[1] - 3, e[0] + 3, e[1] + 3], fill=(30, 90, 200))
+    for name, c in labels or []:
+        x, y = to_px(c)
+        d.text((x - 3 * len(name), y - 6), name, fill=(0, 0, 0))
+    import io
+
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _prepare_output(out: Path, overwrite: bool) -> None:
+    if (out / "transforms.json").exists() and not overwrite:
+        raise InputError("a dataset already exists here: pass --overwrite to replace it", file=out / "transforms.json",
+                         field="--output")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the output folder: {e.strerror}", file=out, field="--output") from None
+
+
+def generate(cfg: GenerateConfig, console=None) -> dict:
+    """Run ``scenegen generate``; returns a summary (paths, counts, timings, unknown words, notes)."""
+    from rich.console import Console
+
+    from scenegen.atomic import atomic_write_text
+    from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
+    from scenegen.data.prior.build import build_scene
+    from scenegen.data.prior.spec import SceneSpec
+
+    console = console or Console(stderr=True)
+    sources = [x for x in (cfg.prompt, cfg.spec, cfg.mesh) if x is not None]
+    if len(sources) > 1:
+        raise InputError("give one of --prompt, --spec or --mesh", field="--prompt/--spec/--mesh")
+    if cfg.views < 1:
+        raise InputError(f"must be at least 1, got {cfg.views}", field="--views")
+    if not (16 <= cfg.width <= 4096 and 16 <= cfg.height <= 4096):
+        raise InputError(f"image size must be 16..4096 pixels, got {cfg.width}x{cfg.height}", field="--width/--height")
+    t0 = time.time()
+    out = Path(cfg.output)
+    summary: dict = {"output": str(out)}
+    labels = []
+    if cfg.mesh is not None:
+        from scenegen.data.prior.mesh_import import load_model_scene
+
+        scene, report = load_model_scene(cfg.mesh, up=cfg.up, units=cfg.units, seed=cfg.seed)
+        for line in report["warnings"]:
+            console.print(f"[yellow]warning:[/] {line}")
+        _prepare_output(out, cfg.overwrite)
+        atomic_write_text(out / "model_report.json", json.dumps(report, indent=2))
+        summary["model_report"] = str(out / "model_report.json")
+        generator = f"scenegen generate --mesh {Path(cfg.mesh).name}"
+        extra_meta = {"source_model": str(cfg.mesh)}
+    else:
+        if cfg.spec is not None:
+            spec = SceneSpec.load(cfg.spec)
+            spec.seed = cfg.seed if cfg.seed else spec.seed
+        else:
+            spec = parse_brief(cfg.prompt if cfg.prompt is not None else DEFAULT_BRIEF, seed=cfg.seed)
+        if spec.unknown_words:
+            console.print("[yellow]not understood (ignored):[/] " + ", ".join(spec.unknown_words))
+        for word, meant in spec.interpreted.items():
+            console.print(f"[cyan]read[/] {word!r} as {meant}")
+        rooms = ", ".join(f"{r.name} {r.width:g}x{r.depth:g} m" for r in spec.rooms)
+        console.print(f"rooms: {rooms}; ceiling {spec.ceiling_height:g} m; floor {spec.floor}; walls {spec.wall_color}")
+        _prepare_output(out, cfg.overwrite)
+        atomic_write_text(out / "spec.json", spec.to_json())
+        scene, plan = build_scene(spec)
+        for note in plan.notes:
+            console.print(f"[yellow]note:[/] {note}")
+        labels = [(r.name, (r.lo + r.hi) / 2) for r in plan.rooms]
+        summary.update(spec=str(out / "spec.json"), unknown_words=spec.unknown_words, notes=plan.notes,
+                       rooms=[r.name for r in plan.rooms])
+        generator = "scenegen generate"
+        extra_meta = {"brief": spec.brief, "ceiling_height": spec.ceiling_height,
+                      "rooms": {r.name: np.round(r.box(spec.ceiling_height), 4).tolist() for r in plan.rooms}}
+    n_test = max(2, cfg.views // 8)
+    if cfg.mesh is not None and not report["interior"]:
+        cams = orbit_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed, fov_deg=min(cfg.fov, 60.0))
+    else:
+        cams = room_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed, fov_deg=cfg.fov)
+    plan_picture(scene, cams, out / "plan.png", labels)
+    synth.synthesize_dataset(scene, out, n_train=cfg.views, n_test=n_test, width=cfg.width, height=cfg.height,
+                             seed=cfg.seed, fov_deg=cfg.fov, cameras=cams, generator=generator,
+                             extra_metadata=extra_meta, progress=cfg.progress, console=console)
+    summary.update(views=cfg.views, test_views=n_test, seconds=round(time.time() - t0, 1), plan=str(out / "plan.png"),
+                   transforms=str(out / "transforms.json"))
+    return summary
