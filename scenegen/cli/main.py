@@ -70,7 +70,8 @@ def _cmd_eval(cfg: EvalConfig) -> int:
     table.add_row("[bold]mean", f"[bold]{res['psnr']:.2f}", f"[bold]{res['ssim']:.4f}")
     console.print(table)
     out = cfg.output or (Path(cfg.run) / "eval")
-    console.print(f"PSNR {res['psnr']:.2f} dB  SSIM {res['ssim']:.4f}  ({res['seconds_per_image']:.2f} s/image) -> {out}/eval.json")
+    depth = f"  depth error {res['depth_mae']:.3f}" if "depth_mae" in res else ""
+    console.print(f"PSNR {res['psnr']:.2f} dB  SSIM {res['ssim']:.4f}{depth}  ({res['seconds_per_image']:.2f} s/image) -> {out}/eval.json")
     return 0
 
 
@@ -100,6 +101,24 @@ def _cmd_generate(cfg) -> int:
     return 0
 
 
+def _cmd_process(cfg) -> int:
+    from rich.console import Console
+
+    from scenegen.data.capture.process import process
+
+    console = Console(stderr=True)
+    res = process(cfg, console=console)
+    err = res["reprojection_error_px"]
+    console.print(f"registered {res['registered']} of {res['images']} images, {res['points']} points"
+                  + (f", reprojection error {err:.3f} px" if err is not None else "") + f" in {res['seconds']:.0f} s -> {res['output']}/transforms.json")
+    for r in res["rejected"][:10]:
+        console.print(f"  [yellow]left out[/] {r['image']}: {r['reason']}")
+    if len(res["rejected"]) > 10:
+        console.print(f"  ... and {len(res['rejected']) - 10} more (report.json)")
+    console.print(f"  cameras: {res['output']}/cameras.png   train: scenegen train --data {res['output']}")
+    return 0
+
+
 def _cmd_demo(cfg) -> int:
     from rich.console import Console
 
@@ -108,7 +127,7 @@ def _cmd_demo(cfg) -> int:
     console = Console(stderr=True)
     res = run_demo(cfg, console=console)
     console.print("\n[bold green]demo done[/] in {:.0f} s".format(res["timings"]["total_s"]))
-    for k in ("video", "contact_sheet", "camera_path", "run", "dataset"):
+    for k in ("video", "contact_sheet", "camera_path", "plan", "run", "dataset"):
         console.print(f"  {k:14s} {res[k]}")
     console.print(f"  held-out PSNR  {res['eval_psnr']:.2f} dB (SSIM {res['eval_ssim']:.3f}) after {res['train_steps']} steps")
     console.print(f"  re-render:     scenegen render --run {res['run']} --camera-path {res['camera_path']} --output tour.mp4")
@@ -141,11 +160,13 @@ def _cmd_path(cfg) -> int:
 
 
 def _commands():
+    from scenegen.data.capture.process import ProcessConfig
     from scenegen.data.prior.generate import GenerateConfig
     from scenegen.video.demo import DemoConfig
     from scenegen.video.render_run import RenderConfig
 
     return {
+        "process": (ProcessConfig, _cmd_process),
         "generate": (GenerateConfig, _cmd_generate),
         "train": (TrainConfig, _cmd_train),
         "eval": (EvalConfig, _cmd_eval),

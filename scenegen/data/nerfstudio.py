@@ -15,7 +15,8 @@ Defaults and derived values:
 
 nerfstudio flavour (``kind="nerfstudio"``):
   * ``applied_transform`` (3x4 or 4x4) is recorded in ``metadata["applied_transform"]`` (3x4); the frames are
-    already expressed in that frame, so nothing is applied. ``ply_file_path`` is recorded too.
+    already expressed in that frame, so nothing is applied. ``ply_file_path`` is recorded too, and scenegen's
+    ``sparse_depth_file`` (the structure-from-motion points each image saw) as an absolute path.
   * per-frame ``mask_path`` / ``depth_file_path`` -> ``mask_paths`` / ``depth_paths``; a top-level
     ``depth_unit_scale_factor`` (metres per depth-PNG unit, default 1e-3) -> ``metadata["depth_unit_scale"]``.
   * a top-level free-form ``metadata`` object (scenegen's synthetic scenes write generator, up, aabb, ...) is
@@ -230,6 +231,8 @@ def parse_transforms(
             metadata["applied_transform"] = _applied_transform(meta["applied_transform"], json_path)
         if "ply_file_path" in meta:
             metadata["ply_file_path"] = str(meta["ply_file_path"])
+        if "sparse_depth_file" in meta:  # scenegen process: the SfM points each image observed (a depth prior)
+            metadata["sparse_depth_file"] = str(json_path.parent / str(meta["sparse_depth_file"]))
         if "aabb" in meta:
             aabb = _aabb(meta["aabb"], json_path)
             bounded = True

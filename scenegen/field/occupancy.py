@@ -8,6 +8,7 @@ distance (the role of Instant-NGP's cascades).
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -146,6 +147,39 @@ class OccupancyGrid(nn.Module):
         idx = idx[inside]
         self.density.scatter_reduce_(0, idx, torch.full_like(idx, value, dtype=self.density.dtype), reduce="amax")
         self.binary[idx] = self.allowed[idx]
+
+    @torch.no_grad()
+    def seed_from_depth(self, origins: Tensor, dirs: Tensor, t_surface: Tensor, chunk: int = 4096) -> None:
+        """Initialise the grid from rays of known depth (a depth prior): cells the rays cross before their surface
+        are empty, cells holding a surface point are occupied, cells no ray reached stay unknown (occupied until
+        the field is evaluated there).
+
+        origins, dirs: (R, 3) field-space rays (unit dirs); t_surface: (R,) distance to the surface (> 0).
+        """
+        cell = 2 * self.extent / self.resolution
+        occupied_value = 4.0 * self.threshold / self.step_size
+        free = torch.zeros_like(self.binary)
+        hit = torch.zeros_like(self.binary)
+        for s in range(0, origins.shape[0], chunk):
+            o, d, t = origins[s : s + chunk], dirs[s : s + chunk], t_surface[s : s + chunk]
+            x = o + d * t[:, None]
+            idx, inside = self.cell_index(x)
+            hit[idx[inside]] = True
+            # free space: points every half cell from the camera up to a cell short of the surface
+            n = int(min(2048, math.ceil(float(t.max()) / (0.5 * cell)))) if t.numel() else 0
+            if n == 0:
+                continue
+            ts = torch.arange(n, device=o.device, dtype=o.dtype) * (0.5 * cell)
+            keep = ts[None, :] < (t[:, None] - 1.5 * cell)
+            pts = o[:, None, :] + d[:, None, :] * ts[None, :, None]
+            idx, inside = self.cell_index(pts[keep])
+            free[idx[inside]] = True
+        free &= ~hit
+        dens = self.density.clone()
+        dens[free] = 0.0
+        dens[hit] = torch.clamp_min(dens[hit], occupied_value)
+        self.density.copy_(dens)
+        self.binary.copy_(((self.density > 0) | (self.density < 0)) & self.allowed)
 
     def mips(self, levels: int = 4) -> tuple[Tensor, int]:
         """The bitfield's pyramid for hierarchical empty-space skipping: up to ``levels`` coarser bitfields

@@ -44,9 +44,12 @@ class TrainConfig:
     min_rays: int = 128
     """Lower bound of rays per step (early on, when the grid is still dense, rays are long)."""
     depth_loss: float = 0.1
-    """Weight of the depth losses where the dataset has depth maps (0 = off): L1 on the expected ray distance
-    plus the rendering weight away from the surface. Depth (synthetic priors, RGB-D captures) removes floaters
-    and makes surfaces opaque, above all in inside-out scenes such as rooms."""
+    """Weight of the depth losses where the dataset has depth maps or structure-from-motion points (0 = off): L1
+    on the expected ray distance plus the rendering weight away from the surface. Depth (synthetic priors, RGB-D
+    captures, SfM points) removes floaters and makes surfaces opaque, above all in inside-out scenes (rooms)."""
+    depth_init: bool = True
+    """Seed the occupancy grid from the depth maps (or the structure-from-motion points) where the dataset has
+    them: space in front of the surfaces starts empty, the surfaces occupied."""
     grid_resolution: int = 128
     grid_update_every: int = 16
     scene_kind: Literal["auto", "bounded", "unbounded"] = "auto"

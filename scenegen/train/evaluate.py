@@ -33,6 +33,23 @@ def _png_bytes(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def depth_error(ray_dist: np.ndarray, gt_z: np.ndarray, cameras, i: int) -> float | None:
+    """Mean absolute z-depth error (world units, metres for metric datasets) over pixels with known depth.
+
+    ray_dist: (H, W) rendered distance along each ray; gt_z: (H, W) z-depth (0 = unknown)."""
+    known = gt_z > 0
+    if not known.any() or gt_z.shape != ray_dist.shape:
+        return None
+    h, w = gt_z.shape
+    v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32) + 0.5, torch.arange(w, dtype=torch.float32) + 0.5, indexing="ij")
+    cams = cameras.to("cpu")
+    idx = torch.full((h * w,), i, dtype=torch.long)
+    _, dirs = cams.generate_rays(idx, u.reshape(-1), v.reshape(-1))
+    cos = (dirs * -cams.c2w[i, :, 2][None]).sum(-1).reshape(h, w).numpy()
+    z = ray_dist * cos
+    return float(np.abs(z - gt_z)[known].mean())
+
+
 def evaluate(
     run: LoadedRun,
     dataset: SceneDataset,
@@ -72,6 +89,11 @@ def evaluate(
             s = ssim(torch.from_numpy(pred), torch.from_numpy(gt))
             name = Path(dataset.image_paths[i]).stem
             rows.append({"frame": int(i), "image": str(dataset.image_paths[i]), "psnr": round(p, 4), "ssim": round(s, 5)})
+            gt_depth = dataset.load_depth(i) if dataset.depth_paths else None
+            if gt_depth is not None and "depth" in out:
+                err = depth_error(out["depth"].numpy(), gt_depth, dataset.cameras, i)
+                if err is not None:
+                    rows[-1]["depth_mae"] = round(err, 5)
             if i in keep:
                 g8 = (gt * 255 + 0.5).astype(np.uint8)
                 p8 = (np.clip(pred, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -85,6 +107,8 @@ def evaluate(
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),
         "seconds_per_image": t_render / len(rows),
+        **({"depth_mae": float(np.mean([r["depth_mae"] for r in rows if "depth_mae" in r]))}
+           if any("depth_mae" in r for r in rows) else {}),
         "images": rows,
     }
     atomic_write_text(output / "eval.json", json.dumps(result, indent=2))

@@ -82,6 +82,9 @@ class PixelBank:
             if progress is not None:
                 progress(k + 1, len(frames))
         self.depth = None
+        self.sparse_idx = self.sparse_z = None  # pixels with a structure-from-motion depth (flat index, z)
+        if with_depth and not ds.depth_paths and ds.metadata.get("sparse_depth_file"):
+            self._load_sparse_depth(ds, frames, offsets, widths, device)
         if with_depth and ds.depth_paths:
             depths = []
             for i, img in zip(frames, chunks):
@@ -105,16 +108,61 @@ class PixelBank:
     def __len__(self) -> int:
         return self.pixels.shape[0]
 
+    def _load_sparse_depth(self, ds: SceneDataset, frames: list[int], offsets: list[int], widths: list[int], device) -> None:
+        """Read ``sparse_depth.npz`` (see :func:`scenegen.data.capture.colmap.write_sparse_depth`)."""
+        path = Path(ds.metadata["sparse_depth_file"])
+        try:
+            z = np.load(path)
+            files, off, uvz = z["file_paths"], z["offsets"], z["uvz"]
+        except FileNotFoundError:
+            raise InputError("sparse depth file not found", file=path, field="sparse_depth_file") from None
+        except Exception as e:
+            raise InputError(f"cannot read the sparse depth file: {e}", file=path, field="sparse_depth_file") from None
+        root = path.parent
+        by_file = {str((root / str(f)).resolve()): k for k, f in enumerate(files)}
+        idx, zs = [], []
+        s = float(ds.downscale or 1)
+        for k, i in enumerate(frames):
+            j = by_file.get(str(Path(ds.image_paths[i]).resolve()))
+            if j is None:
+                continue
+            rows = uvz[off[j] : off[j + 1]]
+            h = (offsets[k + 1] - offsets[k]) // widths[k]
+            u = np.floor(rows[:, 0] / s).astype(np.int64)
+            v = np.floor(rows[:, 1] / s).astype(np.int64)
+            ok = (u >= 0) & (u < widths[k]) & (v >= 0) & (v < h) & np.isfinite(rows[:, 2]) & (rows[:, 2] > 0)
+            idx.append(offsets[k] + v[ok] * widths[k] + u[ok])
+            zs.append(rows[ok, 2])
+        if idx and sum(len(x) for x in idx):
+            self.sparse_idx = torch.from_numpy(np.concatenate(idx)).to(device)
+            self.sparse_z = torch.from_numpy(np.concatenate(zs).astype(np.float32)).to(device)
+
+    def known_depth(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Flat pixel indices and z-depths of every pixel with a known depth (dense maps or SfM points)."""
+        if self.sparse_idx is not None:
+            return self.sparse_idx, self.sparse_z
+        if self.depth is not None:
+            known = torch.nonzero(self.depth > 0).squeeze(-1)
+            return known, self.depth[known]
+        return None
+
     def sample(self, n: int, generator: torch.Generator):
         """n random pixels: frame index (n,), u (n,), v (n,) pixel centres, colours (n, C) float in [0, 1],
         z-depth (n,) in world units (0 = unknown) or None."""
         flat = torch.randint(0, len(self), (n,), generator=generator, device=self.device)
+        depth = self.depth[flat] if self.depth is not None else None
+        if self.sparse_idx is not None:
+            # one ray in eight goes through a pixel where structure from motion saw a point (its depth is known)
+            k = max(1, n // 8)
+            pick = torch.randint(0, self.sparse_idx.numel(), (k,), generator=generator, device=self.device)
+            flat[:k] = self.sparse_idx[pick]
+            depth = torch.zeros(n, device=self.device)
+            depth[:k] = self.sparse_z[pick]
         img = torch.searchsorted(self.offsets, flat, right=True) - 1
         local = flat - self.offsets[img]
         w = self.widths[img]
         v = torch.div(local, w, rounding_mode="floor")
         u = local - v * w
-        depth = self.depth[flat] if self.depth is not None else None
         return self.frames[img], u.float() + 0.5, v.float() + 0.5, self.pixels[flat].float() / 255.0, depth
 
 
@@ -281,7 +329,30 @@ class Trainer:
         run.mkdir(parents=True, exist_ok=True)
         cfg.save(run / "config.json")
         atomic_write_text(run / "scene.json", json.dumps(self.scene_info(), indent=2))
-        self.bank = PixelBank(ds, self.train_frames, self.device, with_depth=cfg.depth_loss > 0)
+        self.bank = PixelBank(ds, self.train_frames, self.device, with_depth=cfg.depth_loss > 0 or cfg.depth_init)
+        if cfg.depth_init and self.bank.known_depth() is not None and self.ckpt is None:
+            self.seed_grid_from_depth()
+
+    def seed_grid_from_depth(self, max_rays: int = 1 << 18) -> None:
+        """Depth prior: carve the occupancy grid along up to ``max_rays`` training rays with known depth."""
+        known, zs = self.bank.known_depth()
+        if known.numel() == 0:
+            return
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(self.cfg.seed + 7)
+        sel = torch.randperm(known.numel(), generator=gen, device=self.device)[:max_rays]
+        pick, zsel = known[sel], zs[sel]
+        img = torch.searchsorted(self.bank.offsets, pick, right=True) - 1
+        local = pick - self.bank.offsets[img]
+        w = self.bank.widths[img]
+        v = torch.div(local, w, rounding_mode="floor")
+        u = local - v * w
+        frame = self.bank.frames[img]
+        origins, dirs = self.cams.generate_rays(frame, u.float() + 0.5, v.float() + 0.5)
+        fwd = -self.cams.c2w[frame, :, 2]
+        cos = (dirs * fwd).sum(-1).clamp_min(1e-3)
+        t = zsel * self.transform.scale / cos
+        self.grid.seed_from_depth(origins, dirs, t)
 
     def scene_info(self) -> dict:
         ds = self.dataset

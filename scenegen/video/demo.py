@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 
@@ -21,40 +21,26 @@ from scenegen.train.checkpoint import atomic_write_text
 
 @dataclass
 class DemoConfig:
-    """Run the whole chain on the built-in default scene (a furnished room)."""
+    """Run the whole chain on the built-in default: a two-bedroom apartment generated from its brief."""
 
     output: Path = Path("scenegen-demo")
     """Folder for the dataset, the run, the camera path and the video."""
-    train_minutes: float = 2.5
+    prompt: Optional[str] = None
+    """The brief of the home to generate (default: the built-in two-bedroom apartment)."""
+    train_minutes: float = 4.0
     """Training time budget (the field keeps improving with more)."""
-    views: int = 100
-    """Training views rendered from the synthetic room."""
-    width: int = 160
-    height: int = 120
+    views: int = 120
+    """Training views rendered from the generated apartment."""
+    width: int = 192
+    height: int = 144
     video_width: int = 320
     video_height: int = 240
-    video_frames: int = 96
-    fps: int = 24
+    tour_seconds: float = 24.0
+    """Length of the walk-through video (the walking speed adapts)."""
+    fps: int = 15
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
-
-
-def tour_camera_path(c2w: np.ndarray, width: int, height: int, fov_deg: float, fps: int) -> dict:
-    """A nerfstudio viewer camera_path.json object for c2w matrices (N, 4, 4)."""
-    return {
-        "camera_type": "perspective",
-        "render_height": int(height),
-        "render_width": int(width),
-        "fps": float(fps),
-        "seconds": len(c2w) / float(fps),
-        "is_cycle": True,
-        "smoothness_value": 0.0,
-        "camera_path": [
-            {"camera_to_world": np.asarray(m, dtype=float).reshape(-1).tolist(), "fov": float(fov_deg), "aspect": width / height}
-            for m in c2w
-        ],
-    }
 
 
 def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -> None:
@@ -81,12 +67,50 @@ def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -
     atomic_write_bytes(out, buf.getvalue())
 
 
+def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, console=None):
+    """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``; should that fail (a field too
+    young to show free space), a room-by-room walk through the generated plan's doors at eye height."""
+    from scenegen.paths.auto import auto_walkthrough
+    from scenegen.paths.scene_volume import SceneVolume
+    from scenegen.paths.walkthrough import walkthrough
+
+    kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height, fov=60.0)
+    try:
+        volume = SceneVolume.from_run(run_dir, up=(0.0, 0.0, 1.0))
+        spec = auto_walkthrough(volume, eye_height=1.6, speed=0.8, **kw)
+        if spec.duration() > cfg.tour_seconds:  # walk faster (up to 1.6 m/s), else keep it and say so
+            speed = min(1.6, 0.8 * spec.duration() / cfg.tour_seconds)
+            spec = auto_walkthrough(volume, eye_height=1.6, speed=speed, **kw)
+        return spec, "auto"
+    except Exception as e:  # noqa: BLE001 - any planning failure falls back to the plan's own route
+        if plan is None:
+            raise
+        if console is not None:
+            console.print(f"[yellow]path auto found no tour ({e}); walking room by room through the plan[/]")
+    pts = []
+    hall = next((r for r in plan.rooms if r.type == "hallway"), None)
+    for o in plan.openings:
+        if o.kind != "door":
+            continue
+        room = plan.room(o.rooms[0])
+        door = (o.lo[:2] + o.hi[:2]) / 2
+        pts += [door, (room.lo + room.hi) / 2, door]
+        if hall is not None:
+            pts.append(np.clip(door, hall.lo + 0.5, hall.hi - 0.5))
+    spec = walkthrough(np.array(pts), eye_height=1.6, speed=1.0, **kw)
+    return spec, "plan"
+
+
 def run_demo(cfg: DemoConfig, console=None) -> dict:
     from rich.console import Console
 
     from scenegen.data.loader import load_dataset
-    from scenegen.data.synth import demo_tour_path_c2w, make_demo_scene, synthesize_dataset
-    from scenegen.paths import camera_path_from_dict, save_camera_path
+    from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
+    from scenegen.data.prior.build import build_scene
+    from scenegen.data.prior.generate import plan_picture, room_cameras
+    from scenegen.data.synth import synthesize_dataset
+    from scenegen.paths import load_camera_path
+    from scenegen.paths.keyframes import save_path_spec
     from scenegen.train.config import TrainConfig
     from scenegen.train.evaluate import evaluate
     from scenegen.train.run import load_run
@@ -102,13 +126,32 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
     from scenegen.field.encoding import prebuild_cpu_kernel
 
     prebuild_cpu_kernel()  # the first run compiles the C++ kernels: overlap that with the dataset synthesis
-    console.print("[bold]1/4[/] building the demo room and rendering training views ...")
-    scene = make_demo_scene(cfg.seed)
+    brief = cfg.prompt or DEFAULT_BRIEF
+    console.print(f"[bold]1/4[/] generating the apartment from its brief: [italic]{brief}[/]")
+    spec = parse_brief(brief, seed=cfg.seed)
+    scene, plan = build_scene(spec)
     data_dir = out / "dataset"
-    if not (data_dir / "transforms.json").is_file():
-        synthesize_dataset(scene, data_dir, n_train=cfg.views, n_test=max(4, cfg.views // 8), width=cfg.width, height=cfg.height, seed=cfg.seed)
-    timings["dataset_s"] = round(time.time() - t0, 1)
+    key = {"brief": brief, "seed": cfg.seed, "views": cfg.views, "width": cfg.width, "height": cfg.height}
+    if (data_dir / "transforms.json").is_file():
+        try:
+            old = json.loads((data_dir / "transforms.json").read_text()).get("metadata", {}).get("demo")
+        except (OSError, ValueError):
+            old = None
+        if old != key:
+            from scenegen.errors import InputError
 
+            raise InputError("this folder holds a demo of another scene or size: choose another --output or delete it",
+                             file=data_dir, field="--output")
+    else:
+        n_test = max(4, cfg.views // 8)
+        cams = room_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(data_dir / "spec.json", spec.to_json())
+        plan_picture(scene, cams, data_dir / "plan.png", [(r.name, (r.lo + r.hi) / 2) for r in plan.rooms])
+        synthesize_dataset(scene, data_dir, n_train=cfg.views, n_test=n_test, width=cfg.width, height=cfg.height,
+                           seed=cfg.seed, cameras=cams, generator="scenegen demo", progress=cfg.progress,
+                           console=console, extra_metadata={"brief": brief, "demo": key})
+    timings["dataset_s"] = round(time.time() - t0, 1)
     console.print(f"[bold]2/4[/] training for {cfg.train_minutes:g} min ...")
     t1 = time.time()
     run_dir = out / "run"
@@ -131,13 +174,12 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
     run = load_run(run_dir, cfg.device)
     ev = evaluate(run, ds, output=run_dir / "eval", save_images=4, progress=cfg.progress)
 
-    console.print("[bold]4/4[/] rendering the tour video ...")
+    console.print("[bold]4/4[/] planning the walk-through and rendering the tour video ...")
     t2 = time.time()
-    c2w = demo_tour_path_c2w(scene, cfg.video_frames)
-    path_json = tour_camera_path(c2w, cfg.video_width, cfg.video_height, 75.0, cfg.fps)
-    path = camera_path_from_dict(path_json, source="demo tour")
+    spec_path, how = plan_demo_tour(run_dir, cfg, scene, plan, console)
     path_file = out / "tour_camera_path.json"
-    save_camera_path(path, path_file)
+    save_path_spec(spec_path, path_file)
+    path = load_camera_path(path_file)  # the route `scenegen render` takes
     video = out / "tour.mp4"
     frames_dir = out / "frames"
     summary = render_camera_path(
@@ -151,6 +193,8 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
         "dataset": str(data_dir),
         "run": str(run_dir),
         "camera_path": str(path_file),
+        "tour": how,
+        "plan": str(data_dir / "plan.png"),
         "video": str(video),
         "contact_sheet": str(out / "tour_contact_sheet.png"),
         "eval_psnr": round(ev["psnr"], 2),

@@ -16,7 +16,7 @@ import numpy as np
 
 from scenegen.data import synth
 from scenegen.data.prior import vocab
-from scenegen.data.prior.layout import T_EXT, T_INT, Plan, PlacedRoom, make_plan
+from scenegen.data.prior.layout import T_EXT, Plan, PlacedRoom, make_plan
 from scenegen.data.prior.spec import SceneSpec
 
 # ---------------------------------------------------------------------------------------------------------------

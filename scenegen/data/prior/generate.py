@@ -261,7 +261,10 @@ def generate(cfg: GenerateConfig, console=None) -> dict:
         if spec.unknown_words:
             console.print("[yellow]not understood (ignored):[/] " + ", ".join(spec.unknown_words))
         for word, meant in spec.interpreted.items():
-            console.print(f"[cyan]read[/] {word!r} as {meant}")
+            if word.startswith("("):  # a note on the whole brief, not one word
+                console.print(f"[cyan]note:[/] {meant}")
+            else:
+                console.print(f"[cyan]read[/] {word!r} as {meant!r}")
         rooms = ", ".join(f"{r.name} {r.width:g}x{r.depth:g} m" for r in spec.rooms)
         console.print(f"rooms: {rooms}; ceiling {spec.ceiling_height:g} m; floor {spec.floor}; walls {spec.wall_color}")
         _prepare_output(out, cfg.overwrite)

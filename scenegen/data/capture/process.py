@@ -1,0 +1,407 @@
+"""`scenegen process`: photos, a video, a COLMAP model or an LLFF capture -> a posed nerfstudio dataset.
+
+Stages (each shows progress; the work folder ``OUT/colmap`` keeps what is done, so a re-run resumes):
+
+1. frames: photos are copied into ``OUT/images`` (unreadable ones are listed and left out); a video is decoded
+   with imageio-ffmpeg and the sharpest frame of each of ``--num-frames`` equal time slices is kept (variance
+   of the Laplacian, the usual blur measure).
+2. structure from motion with pycolmap: SIFT features, matching (exhaustive for photo sets, sequential with
+   loop closure for videos), incremental mapping; the largest model is kept.
+3. orientation: +Z up from the cameras, centred on the sparse points, metric with ``--scale-from``.
+4. output: ``transforms.json`` (OPENCV intrinsics, frames, ``applied_transform``), ``sparse_pc.ply``,
+   ``report.json`` (registered / rejected images and why, reprojection error, timings) and ``cameras.png`` (the
+   camera positions over the point cloud, top and side views).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+
+from scenegen.data.capture.colmap import (
+    PosedImages,
+    apply_transform,
+    from_reconstruction,
+    import_pycolmap,
+    orient,
+    read_colmap_model,
+    read_llff,
+    write_transforms,
+)
+from scenegen.errors import InputError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+
+
+@dataclass
+class ProcessConfig:
+    """Poses for your capture: photos or a video (structure from motion), or an existing COLMAP/LLFF capture."""
+
+    input: Path
+    """A folder of photos, a video file, a COLMAP model folder (sparse/0 with .bin or .txt) or an LLFF folder
+    (poses_bounds.npy)."""
+    output: Path
+    """Dataset folder to write (transforms.json, images/, sparse_pc.ply, report.json, cameras.png)."""
+    images: Optional[Path] = None
+    """With a COLMAP model: the folder of its images (default: the model's ../../images)."""
+    num_frames: int = 150
+    """Video: how many frames to keep (the sharpest of each equal time slice)."""
+    matching: Literal["auto", "exhaustive", "sequential"] = "auto"
+    """auto: exhaustive for up to 400 photos, sequential (with loop closure) for videos and larger sets."""
+    max_image_size: int = 1600
+    """Longest side the features are computed at (pixels)."""
+    camera_model: Literal["OPENCV", "SIMPLE_RADIAL", "PINHOLE", "OPENCV_FISHEYE"] = "OPENCV"
+    """The camera model SfM fits (one camera shared by all images)."""
+    scale_from: Optional[tuple[float, float, float, float, float, float, float]] = None
+    """Two points in this dataset's frame and their real distance in metres: X1 Y1 Z1 X2 Y2 Z2 METRES."""
+    up: Literal["auto", "none"] = "auto"
+    """Make +Z up from the cameras (people hold cameras level) or keep the reconstruction's axes."""
+    min_registered: float = 0.5
+    """Fail when fewer than this fraction of the images register."""
+    seed: int = 0
+    overwrite: bool = False
+    progress: bool = True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frames
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian of a grey image (higher = sharper)."""
+    g = gray.astype(np.float32)
+    lap = -4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:]
+    return float(lap.var())
+
+
+def video_frames(video: Path, out_dir: Path, num: int, progress=None) -> tuple[list[str], dict]:
+    """Decode ``video`` and keep the sharpest frame of each of ``num`` equal slices; returns names and info."""
+    import imageio.v3 as iio
+    from PIL import Image
+
+    # Two passes: containers often misreport their frame count, so the first pass scores every frame (on a
+    # half-size grey copy) and the second saves the chosen ones; memory stays at one frame.
+    scores: list[float] = []
+    try:
+        for k, frame in enumerate(iio.imiter(video)):
+            small = np.asarray(frame)[::2, ::2]
+            gray = small[..., :3].mean(-1) if small.ndim == 3 else small
+            scores.append(sharpness(gray))
+            if progress is not None and k % 10 == 0:
+                progress(k)
+    except Exception as e:  # imageio/ffmpeg errors: corrupt or unsupported file
+        raise InputError(f"cannot decode the video: {str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__}",
+                         file=video, field="--input") from None
+    n = len(scores)
+    if n == 0:
+        raise InputError("the video has no frames", file=video, field="--input")
+    num = min(num, n)
+    edges = np.linspace(0, n, num + 1).round().astype(int)
+    chosen = [int(a + np.argmax(scores[a:b])) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    names = []
+    want = set(chosen)
+    for k, frame in enumerate(iio.imiter(video)):
+        if k in want:
+            name = f"frame_{k:06d}.png"
+            Image.fromarray(np.asarray(frame)[..., :3]).save(out_dir / name)
+            names.append(name)
+    return names, {"video_frames": n, "kept": len(names)}
+
+
+def copy_photos(src: Path, out_dir: Path) -> tuple[list[str], list[dict]]:
+    """Copy readable photos into ``out_dir``; returns kept names and the rejected ones with the reason."""
+    from PIL import Image
+
+    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise InputError("no photos in this folder (jpg, png, tif, bmp, webp)", file=src, field="--input")
+    kept, rejected = [], []
+    for p in files:
+        try:
+            with Image.open(p) as im:
+                im.verify()
+            with Image.open(p) as im:
+                im.load()
+                size = im.size
+        except Exception as e:
+            rejected.append({"image": p.name, "reason": f"unreadable: {str(e).strip()[:120] or type(e).__name__}"})
+            continue
+        if min(size) < 32:
+            rejected.append({"image": p.name, "reason": f"too small ({size[0]}x{size[1]})"})
+            continue
+        dst = out_dir / p.name
+        if not dst.exists() or dst.stat().st_size != p.stat().st_size:
+            shutil.copy2(p, dst)
+        kept.append(p.name)
+    return kept, rejected
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Structure from motion
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, sequential: bool, console=None) -> tuple[PosedImages | None, dict]:
+    """pycolmap: features, matches, incremental mapping. Resumes from ``work`` (database, model).
+    Returns (None, info) when no model could be built."""
+    pycolmap = import_pycolmap()
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "database.db"
+    model_dir = work / "sparse"
+    timings = {}
+    done = work / "stage.json"
+    stage = json.loads(done.read_text()) if done.is_file() else {}
+    if stage.get("names") != names:  # a different image set: start over
+        for p in (db, model_dir):
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        stage = {"names": names}
+    pycolmap.set_random_seed(cfg.seed)
+
+    def mark(key: str) -> None:
+        stage[key] = True
+        done.write_text(json.dumps(stage))
+
+    def say(msg: str) -> None:
+        if console is not None and cfg.progress:
+            console.print(msg)
+
+    t0 = time.time()
+    if not stage.get("features"):
+        say(f"  features: SIFT on {len(names)} images (max {cfg.max_image_size} px) ...")
+        reader = pycolmap.ImageReaderOptions()
+        reader.camera_model = cfg.camera_model
+        ext = pycolmap.FeatureExtractionOptions()
+        ext.max_image_size = cfg.max_image_size
+        ext.num_threads = -1
+        ext.use_gpu = False
+        pycolmap.extract_features(db, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+                                  reader_options=reader, extraction_options=ext, device=pycolmap.Device.cpu)
+        mark("features")
+    timings["features_s"] = round(time.time() - t0, 1)
+    t0 = time.time()
+    if not stage.get("matches"):
+        mo = pycolmap.FeatureMatchingOptions()
+        mo.use_gpu = False
+        mo.num_threads = -1
+        if sequential:
+            say("  matching: sequential neighbours with loop closure ...")
+            po = pycolmap.SequentialPairingOptions()
+            po.overlap = 12
+            po.quadratic_overlap = True
+            pycolmap.match_sequential(db, matching_options=mo, pairing_options=po, device=pycolmap.Device.cpu)
+        else:
+            say(f"  matching: exhaustive, {len(names) * (len(names) - 1) // 2} pairs ...")
+            pycolmap.match_exhaustive(db, matching_options=mo, device=pycolmap.Device.cpu)
+        mark("matches")
+    timings["matching_s"] = round(time.time() - t0, 1)
+    t0 = time.time()
+    if not stage.get("mapping"):
+        say("  mapping: incremental reconstruction and bundle adjustment ...")
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        model_dir.mkdir(parents=True)
+        opts = pycolmap.IncrementalPipelineOptions()
+        opts.num_threads = -1
+        recs = pycolmap.incremental_mapping(db, image_dir, model_dir, options=opts)
+        if not recs:
+            return None, {"timings": timings, "match_counts": _match_counts(pycolmap, db)}
+        best = max(recs.values(), key=lambda r: r.num_reg_images())
+        final = model_dir / "best"
+        final.mkdir(exist_ok=True)
+        best.write(str(final))
+        mark("mapping")
+    timings["mapping_s"] = round(time.time() - t0, 1)
+    rec = pycolmap.Reconstruction(str(model_dir / "best"))
+    posed = from_reconstruction(rec)
+    # why the others did not register: how many verified matches they have at all
+    stats = _match_counts(pycolmap, db)
+    return posed, {"timings": timings, "match_counts": stats}
+
+
+def _match_counts(pycolmap, db: Path) -> dict[str, int]:
+    """Image name -> number of verified (inlier) matches with all other images."""
+    out: dict[str, int] = {}
+    try:
+        database = pycolmap.Database.open(str(db)) if hasattr(pycolmap.Database, "open") else pycolmap.Database(str(db))
+        names = {img.image_id: img.name for img in database.read_all_images()}
+        for n in names.values():
+            out[n] = 0
+        pair_ids, geoms = database.read_two_view_geometries() if hasattr(database, "read_two_view_geometries") else ([], [])
+        for pid, g in zip(pair_ids, geoms):
+            a, b = pycolmap.pair_id_to_image_pair(pid)
+            k = len(g.inlier_matches)
+            out[names[a]] += k
+            out[names[b]] += k
+        database.close()
+    except Exception:  # statistics only: never fail the run for them
+        pass
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Picture
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
+    """Top (X-Y) and side (X-Z) views of the sparse points (grey) and the cameras (dots + viewing direction)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from scenegen.atomic import atomic_write_bytes
+
+    cams = posed.c2w[:, :3, 3]
+    pts = posed.points
+    allp = np.concatenate([cams, pts]) if len(pts) else cams
+    lo, hi = np.percentile(allp, 1, axis=0), np.percentile(allp, 99, axis=0)
+    lo, hi = np.minimum(lo, cams.min(0)), np.maximum(hi, cams.max(0))
+    span = float(max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2], 1e-6)) * 1.1
+    c = (lo + hi) / 2
+    img = Image.new("RGB", (2 * size, size), "white")
+    d = ImageDraw.Draw(img)
+    for k, (a, b) in enumerate(((0, 1), (0, 2))):
+        def px(p):
+            return (k * size + (p[a] - c[a]) / span * size + size / 2, size / 2 - (p[b] - c[b]) / span * size)
+        for p, col in zip(pts[:: max(1, len(pts) // 20000)], posed.colors[:: max(1, len(pts) // 20000)]):
+            x, y = px(p)
+            d.point((x, y), fill=tuple(int(v) for v in col))
+        for m in posed.c2w:
+            e, f = m[:3, 3], -m[:3, 2]
+            x0, y0 = px(e)
+            x1, y1 = px(e + f * span * 0.04)
+            d.line([(x0, y0), (x1, y1)], fill=(220, 60, 30), width=2)
+            d.ellipse([x0 - 3, y0 - 3, x0 + 3, y0 + 3], fill=(30, 90, 200))
+        d.text((k * size + 10, 10), "top (x, y)" if k == 0 else "side (x, z)", fill=(0, 0, 0))
+    d.line([(size, 0), (size, size)], fill=(0, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def process(cfg: ProcessConfig, console=None) -> dict:
+    from rich.console import Console
+
+    from scenegen.atomic import atomic_write_text
+
+    console = console or Console(stderr=True)
+    src, out = Path(cfg.input), Path(cfg.output)
+    if not src.exists():
+        raise InputError("no such file or folder", file=src, field="--input")
+    if (out / "transforms.json").exists() and not cfg.overwrite:
+        raise InputError("a dataset already exists here: pass --overwrite to replace it", file=out / "transforms.json",
+                         field="--output")
+    if cfg.num_frames < 2:
+        raise InputError(f"must be at least 2, got {cfg.num_frames}", field="--num-frames")
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    report: dict = {"input": str(src), "rejected": []}
+    # ---- what kind of input --------------------------------------------------------------------------------------
+    model_dir = None
+    if src.is_dir():
+        for cand in (src, src / "sparse" / "0", src / "sparse", src / "colmap" / "sparse" / "0"):
+            if (cand / "images.bin").is_file() or (cand / "images.txt").is_file():
+                model_dir = cand
+                break
+    if model_dir is not None:
+        posed = read_colmap_model(model_dir)
+        image_dir = Path(cfg.images) if cfg.images else next(
+            (p for p in (model_dir.parent.parent / "images", model_dir.parent / "images", src / "images") if p.is_dir()), None)
+        if image_dir is None:
+            raise InputError("cannot find the model's images: pass --images", file=model_dir, field="--images")
+        report["source"] = f"COLMAP model {model_dir}"
+        names = posed.names
+        _link_images(image_dir, out / "images", names)
+    elif src.is_dir() and (src / "poses_bounds.npy").is_file():
+        posed, image_dir = read_llff(src)
+        report["source"] = f"LLFF {src / 'poses_bounds.npy'}"
+        _link_images(image_dir, out / "images", posed.names)
+    else:
+        images_out = out / "images"
+        images_out.mkdir(parents=True, exist_ok=True)
+        if src.is_file() and src.suffix.lower() in VIDEO_SUFFIXES:
+            console.print(f"[bold]1/3[/] frames: the sharpest {cfg.num_frames} of {src.name} ...")
+            names, vinfo = video_frames(src, images_out, cfg.num_frames)
+            report["video"] = vinfo
+            sequential = cfg.matching != "exhaustive"
+        elif src.is_dir():
+            console.print(f"[bold]1/3[/] photos from {src} ...")
+            names, rejected = copy_photos(src, images_out)
+            report["rejected"] += rejected
+            sequential = cfg.matching == "sequential" or (cfg.matching == "auto" and len(names) > 400)
+        else:
+            raise InputError(f"not a photo folder, a video ({', '.join(VIDEO_SUFFIXES)}), a COLMAP model or an LLFF "
+                             "folder", file=src, field="--input")
+        if len(names) < 3:
+            raise InputError(f"structure from motion needs at least 3 readable images, found {len(names)}",
+                             file=src, field="--input")
+        console.print(f"[bold]2/3[/] structure from motion on {len(names)} images (pycolmap) ...")
+        posed, sfm = run_sfm(images_out, names, out / "colmap", cfg, sequential, console)
+        report.update(sfm)
+        registered = set(posed.names) if posed is not None else set()
+        counts = sfm.get("match_counts", {})
+        for n in names:
+            if n not in registered:
+                k = counts.get(n)
+                why = ("no verified matches with any other image" if k == 0 else
+                       f"only {k} verified matches: too little overlap or texture" if k is not None else
+                       "not registered by structure from motion")
+                report["rejected"].append({"image": n, "reason": why})
+        frac = len(registered) / max(1, len(names))
+        report["registered"] = len(registered)
+        report["images"] = len(names)
+        if posed is None or frac < cfg.min_registered:
+            atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+            what = ("structure from motion found no model (the images do not overlap enough: too few matches)"
+                    if posed is None else f"only {len(registered)} of {len(names)} images registered ({frac:.0%})")
+            raise InputError(f"{what}; {out / 'report.json'} lists each image's reason", file=src, field="--input")
+    # ---- orientation, scale, output ---------------------------------------------------------------------------------
+    console.print("[bold]3/3[/] orienting (+Z up, centred) and writing transforms.json ...")
+    T, info = orient(posed, up=cfg.up, scale_from=cfg.scale_from)
+    posed = apply_transform(posed, T)
+    report["orientation"] = info
+    report["reprojection_error_px"] = None if not np.isfinite(posed.reprojection_error) else round(posed.reprojection_error, 4)
+    report["registered"] = report.get("registered", len(posed.names))
+    report["points"] = int(len(posed.points))
+    extra = {"metadata": {"up": [0.0, 0.0, 1.0], "units": "metres" if cfg.scale_from else "unknown"}}
+    write_transforms(out, posed, applied=T, extra=extra)
+    cameras_picture(posed, out / "cameras.png")
+    report["seconds"] = round(time.time() - t_start, 1)
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    return {"output": str(out), "registered": report["registered"], "images": report.get("images", len(posed.names)),
+            "reprojection_error_px": report["reprojection_error_px"], "rejected": report["rejected"],
+            "seconds": report["seconds"], "points": report["points"]}
+
+
+def _link_images(src: Path, dst: Path, names: list[str]) -> None:
+    """Make ``dst/<name>`` for every image: a hard link where possible, else a copy."""
+    import os
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        s, d = src / n, dst / n
+        if not s.is_file():
+            raise InputError("image named by the model is missing", file=s, field="images")
+        if d.exists():
+            continue
+        d.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(s, d)
+        except OSError:
+            shutil.copy2(s, d)

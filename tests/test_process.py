@@ -1,0 +1,157 @@
+"""`scenegen process`: photos -> structure from motion -> transforms.json, COLMAP/LLFF imports, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pycolmap = pytest.importorskip("pycolmap")
+
+from scenegen.cli.main import main  # noqa: E402
+from scenegen.data import synth  # noqa: E402
+from scenegen.data.capture.colmap import orient, similarity_align  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    """24 photos of the textured demo room from known poses (a ring of cameras looking across the room)."""
+    root = tmp_path_factory.mktemp("capture")
+    scene = synth.make_demo_scene(0)
+    n = 24
+    a = 2 * np.pi * np.arange(n) / n
+    eyes = np.stack([1.3 * np.cos(a), 0.9 * np.sin(a), 1.45 + 0.15 * np.sin(3 * a)], 1)
+    # look outwards-and-across: at the wall region opposite-ish, so neighbours overlap strongly
+    targets = np.stack([-2.0 * np.cos(a + 0.6), -1.6 * np.sin(a + 0.6), np.full(n, 1.1)], 1)
+    c2w = np.stack([synth.look_at_c2w(e, t) for e, t in zip(eyes, targets)])
+    cams = synth.cameras_from_c2w(c2w, 320, 240, 75.0)
+    rgb, _ = synth.render_views(scene, cams)
+    from PIL import Image
+
+    photos = root / "photos"
+    photos.mkdir()
+    for i in range(n):
+        Image.fromarray(rgb[i]).save(photos / f"IMG_{i:03d}.jpg", quality=95)
+    return photos, c2w
+
+
+def test_photos_to_poses_recovers_known_cameras(capture, tmp_path):
+    photos, c2w_true = capture
+    out = tmp_path / "data"
+    assert main(["process", "--input", str(photos), "--output", str(out), "--no-progress"]) == 0
+    meta = json.loads((out / "transforms.json").read_text())
+    report = json.loads((out / "report.json").read_text())
+    assert meta["camera_model"] == "OPENCV" and meta["w"] == 320 and meta["h"] == 240
+    assert (out / "sparse_pc.ply").is_file() and (out / "cameras.png").is_file()
+    assert report["registered"] >= 22 and report["reprojection_error_px"] < 1.0
+    idx = {f"IMG_{i:03d}.jpg": i for i in range(len(c2w_true))}
+    got = {Path(f["file_path"]).name: np.asarray(f["transform_matrix"]) for f in meta["frames"]}
+    names = sorted(got)
+    src = np.stack([got[n][:3, 3] for n in names])
+    dst = np.stack([c2w_true[idx[n]][:3, 3] for n in names])
+    s, r, t = similarity_align(src, dst)
+    aligned = (s * (r @ src.T)).T + t
+    radius = np.linalg.norm(dst - dst.mean(0), axis=1).max()
+    rmse = np.sqrt(((aligned - dst) ** 2).sum(1).mean())
+    assert rmse / radius < 0.01, rmse / radius  # camera centres within 1 % of the capture's radius
+    # orientations agree too (after the same rotation), and +Z is up: the cameras were held level
+    for n in names:
+        rel = (r @ got[n][:3, :3]).T @ c2w_true[idx[n]][:3, :3]
+        ang = np.degrees(np.arccos(np.clip((np.trace(rel) - 1) / 2, -1, 1)))
+        assert ang < 1.0, (n, ang)
+    ups = np.stack([got[n][:3, 1] for n in names])
+    assert ups.mean(0)[2] > 0.95
+    # the written dataset trains: it loads with OPENCV intrinsics and the sparse points recorded
+    from scenegen.data.loader import load_dataset
+
+    ds = load_dataset(out)
+    assert len(ds) == report["registered"] and ds.metadata.get("ply_file_path") == "sparse_pc.ply"
+    # the SfM points are a depth prior: training reads them, seeds the occupancy grid and supervises depth
+    from scenegen.train.config import TrainConfig
+    from scenegen.train.trainer import Trainer
+
+    tr = Trainer(TrainConfig(data=out, output=tmp_path / "run", max_steps=30, progress=False, eval_every=0, threads=1))
+    tr.setup()
+    idx, z = tr.bank.known_depth()
+    assert idx.numel() > 1000 and bool((z > 0).all())
+    # the depth of each SfM pixel is the camera's distance to a surface of the room: between 0.3 m and the
+    # room's diagonal (the capture is metric up to SfM's scale, recovered by the alignment above)
+    assert 0.3 < float(z.median()) * s < 7.0
+    assert tr.grid.occupancy_fraction < 0.99  # free space in front of the points was carved
+    tr.train()
+    assert tr.step == 30
+
+    # a COLMAP model folder imports to the same poses (the run's own model, as COLMAP writes it)
+    out2 = tmp_path / "imported"
+    model = out / "colmap" / "sparse" / "best"
+    assert main(["process", "--input", str(model), "--images", str(out / "images"), "--output", str(out2),
+                 "--no-progress"]) == 0
+    meta2 = json.loads((out2 / "transforms.json").read_text())
+    a = {f["file_path"]: np.asarray(f["transform_matrix"]) for f in meta["frames"]}
+    b = {f["file_path"]: np.asarray(f["transform_matrix"]) for f in meta2["frames"]}
+    assert a.keys() == b.keys()
+    assert max(np.abs(a[k] - b[k]).max() for k in a) < 1e-6
+
+
+def test_scale_from_two_points_makes_metres():
+    from scenegen.data.capture.colmap import PosedImages, apply_transform
+
+    c2w = np.tile(np.eye(4), (3, 1, 1))
+    c2w[:, :3, 3] = [[0, 0, 0], [2, 0, 0], [0, 2, 0]]
+    posed = PosedImages(["a", "b", "c"], c2w, [{}] * 3, points=np.array([[0.0, 0, 0], [2.0, 0, 0]]))
+    T, info = orient(posed, up="none", center="none", scale_from=(0, 0, 0, 2, 0, 0, 5.0))
+    out = apply_transform(posed, T)
+    assert info["scale"] == pytest.approx(2.5)
+    assert np.linalg.norm(out.c2w[1, :3, 3] - out.c2w[0, :3, 3]) == pytest.approx(5.0)
+    assert np.allclose(out.c2w[:, :3, :3], np.eye(3))  # rotations stay orthonormal
+
+
+def test_llff_import(tmp_path):
+    fern = SHARED / "datasets" / "fern"
+    if not (fern / "poses_bounds.npy").is_file():
+        pytest.skip("../shared/datasets/fern is not here")
+    out = tmp_path / "fern"
+    assert main(["process", "--input", str(fern), "--output", str(out), "--no-progress"]) == 0
+    meta = json.loads((out / "transforms.json").read_text())
+    from scenegen.data.loader import load_dataset
+
+    ds = load_dataset(fern)
+    assert len(meta["frames"]) == len(ds)
+    assert (out / "images" / Path(meta["frames"][0]["file_path"]).name).is_file()
+
+
+def test_bad_captures_fail_with_one_line(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for i in range(3):
+        (broken / f"b{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (tmp_path / "novideo.mp4").write_bytes(b"")
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(4):  # unrelated random images: nothing matches
+        Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(noise / f"n{i}.png")
+    cases = [
+        (tmp_path / "missing", "no such file"),
+        (empty, "no photos"),
+        (broken, "at least 3 readable images"),
+        (tmp_path / "novideo.mp4", "video"),
+        (noise, "found no model"),
+    ]
+    for src, msg in cases:
+        rc = main(["process", "--input", str(src), "--output", str(tmp_path / f"out_{src.name}"), "--no-progress"])
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error")]
+        assert rc == 2 and len(err) == 1 and msg in err[0], (src, err)
+    # the failed run still leaves its report: every image, with the reason it was left out
+    rep = json.loads((tmp_path / "out_noise" / "report.json").read_text())
+    assert sorted(r["image"] for r in rep["rejected"]) == [f"n{i}.png" for i in range(4)]
+    assert all(r["reason"] for r in rep["rejected"])
+    assert not (tmp_path / "out_noise" / "transforms.json").exists()
