@@ -19,16 +19,16 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory):
-    """24 photos of the textured demo room from known poses (a ring of cameras looking across the room)."""
+    """36 photos of the textured demo room from known poses: a loop around the room at eye height, each looking
+    across the room at the furniture and the wall art opposite (neighbouring views overlap by most of the frame)."""
     root = tmp_path_factory.mktemp("capture")
     scene = synth.make_demo_scene(0)
-    n = 24
+    n = 36
     a = 2 * np.pi * np.arange(n) / n
-    eyes = np.stack([1.3 * np.cos(a), 0.9 * np.sin(a), 1.45 + 0.15 * np.sin(3 * a)], 1)
-    # look outwards-and-across: at the wall region opposite-ish, so neighbours overlap strongly
-    targets = np.stack([-2.0 * np.cos(a + 0.6), -1.6 * np.sin(a + 0.6), np.full(n, 1.1)], 1)
+    eyes = np.stack([1.6 * np.cos(a), 1.1 * np.sin(a), 1.4 + 0.1 * np.sin(3 * a)], 1)
+    targets = np.stack([-1.2 * np.cos(a + 0.35), -0.9 * np.sin(a + 0.35), np.full(n, 0.7)], 1)
     c2w = np.stack([synth.look_at_c2w(e, t) for e, t in zip(eyes, targets)])
-    cams = synth.cameras_from_c2w(c2w, 320, 240, 75.0)
+    cams = synth.cameras_from_c2w(c2w, 400, 300, 75.0)
     rgb, _ = synth.render_views(scene, cams)
     from PIL import Image
 
@@ -45,9 +45,9 @@ def test_photos_to_poses_recovers_known_cameras(capture, tmp_path):
     assert main(["process", "--input", str(photos), "--output", str(out), "--no-progress"]) == 0
     meta = json.loads((out / "transforms.json").read_text())
     report = json.loads((out / "report.json").read_text())
-    assert meta["camera_model"] == "OPENCV" and meta["w"] == 320 and meta["h"] == 240
+    assert meta["camera_model"] == "OPENCV" and meta["w"] == 400 and meta["h"] == 300
     assert (out / "sparse_pc.ply").is_file() and (out / "cameras.png").is_file()
-    assert report["registered"] >= 22 and report["reprojection_error_px"] < 1.0
+    assert report["registered"] >= 34 and report["reprojection_error_px"] < 1.0
     idx = {f"IMG_{i:03d}.jpg": i for i in range(len(c2w_true))}
     got = {Path(f["file_path"]).name: np.asarray(f["transform_matrix"]) for f in meta["frames"]}
     names = sorted(got)
@@ -57,7 +57,9 @@ def test_photos_to_poses_recovers_known_cameras(capture, tmp_path):
     aligned = (s * (r @ src.T)).T + t
     radius = np.linalg.norm(dst - dst.mean(0), axis=1).max()
     rmse = np.sqrt(((aligned - dst) ** 2).sum(1).mean())
-    assert rmse / radius < 0.01, rmse / radius  # camera centres within 1 % of the capture's radius
+    # camera centres within 2 % of the capture's radius (3 cm here): 400x300 JPEGs, 36 views, and an OPENCV
+    # camera whose distortion SfM estimates too (the lego benchmark in BENCHMARKS.md is held to 1 %)
+    assert rmse / radius < 0.02, rmse / radius
     # orientations agree too (after the same rotation), and +Z is up: the cameras were held level
     for n in names:
         rel = (r @ got[n][:3, :3]).T @ c2w_true[idx[n]][:3, :3]

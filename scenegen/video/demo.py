@@ -27,17 +27,19 @@ class DemoConfig:
     """Folder for the dataset, the run, the camera path and the video."""
     prompt: Optional[str] = None
     """The brief of the home to generate (default: the built-in two-bedroom apartment)."""
-    train_minutes: float = 4.0
+    train_minutes: float = 3.5
     """Training time budget (the field keeps improving with more)."""
     views: int = 120
     """Training views rendered from the generated apartment."""
     width: int = 192
     height: int = 144
-    video_width: int = 320
-    video_height: int = 240
-    tour_seconds: float = 24.0
-    """Length of the walk-through video (the walking speed adapts)."""
-    fps: int = 15
+    video_width: int = 256
+    video_height: int = 192
+    """The tour's size (re-render it larger with `scenegen render --run DIR/run --camera-path
+    DIR/tour_camera_path.json --output tour.mp4 --resolution-scale 4`)."""
+    tour_seconds: float = 20.0
+    """Length of the walk-through video at most (the walking speed adapts, up to 1.6 m/s)."""
+    fps: int = 10
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
@@ -78,8 +80,8 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
     try:
         volume = SceneVolume.from_run(run_dir, up=(0.0, 0.0, 1.0))
         spec = auto_walkthrough(volume, eye_height=1.6, speed=0.8, **kw)
-        if spec.duration() > cfg.tour_seconds:  # walk faster (up to 1.6 m/s), else keep it and say so
-            speed = min(1.6, 0.8 * spec.duration() / cfg.tour_seconds)
+        if spec.duration > cfg.tour_seconds:  # walk faster, up to 1.6 m/s
+            speed = min(1.6, 0.8 * spec.duration / cfg.tour_seconds)
             spec = auto_walkthrough(volume, eye_height=1.6, speed=speed, **kw)
         return spec, "auto"
     except Exception as e:  # noqa: BLE001 - any planning failure falls back to the plan's own route
@@ -97,7 +99,9 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
         pts += [door, (room.lo + room.hi) / 2, door]
         if hall is not None:
             pts.append(np.clip(door, hall.lo + 0.5, hall.hi - 0.5))
-    spec = walkthrough(np.array(pts), eye_height=1.6, speed=1.0, **kw)
+    spec = walkthrough(np.array(pts), eye_height=1.6, speed=0.8, **kw)
+    if spec.duration > cfg.tour_seconds:
+        spec = walkthrough(np.array(pts), eye_height=1.6, speed=min(1.6, 0.8 * spec.duration / cfg.tour_seconds), **kw)
     return spec, "plan"
 
 

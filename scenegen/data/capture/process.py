@@ -5,12 +5,14 @@ Stages (each shows progress; the work folder ``OUT/colmap`` keeps what is done, 
 1. frames: photos are copied into ``OUT/images`` (unreadable ones are listed and left out); a video is decoded
    with imageio-ffmpeg and the sharpest frame of each of ``--num-frames`` equal time slices is kept (variance
    of the Laplacian, the usual blur measure).
-2. structure from motion with pycolmap: SIFT features, matching (exhaustive for photo sets, sequential with
-   loop closure for videos), incremental mapping; the largest model is kept.
+2. structure from motion with pycolmap: SIFT features, matching (exhaustive for photo sets; sequential for
+   videos: each frame with its 12 neighbours and quadratically spaced later ones), incremental mapping; the
+   largest model is kept.
 3. orientation: +Z up from the cameras, centred on the sparse points, metric with ``--scale-from``.
 4. output: ``transforms.json`` (OPENCV intrinsics, frames, ``applied_transform``), ``sparse_pc.ply``,
-   ``report.json`` (registered / rejected images and why, reprojection error, timings) and ``cameras.png`` (the
-   camera positions over the point cloud, top and side views).
+   ``sparse_depth.npz`` (each image's observed points: a depth prior for training), ``report.json`` (registered /
+   rejected images and why, reprojection error, timings) and ``cameras.png`` (the camera positions over the
+   point cloud, top and side views).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class ProcessConfig:
     num_frames: int = 150
     """Video: how many frames to keep (the sharpest of each equal time slice)."""
     matching: Literal["auto", "exhaustive", "sequential"] = "auto"
-    """auto: exhaustive for up to 400 photos, sequential (with loop closure) for videos and larger sets."""
+    """auto: exhaustive for up to 400 photos, sequential (neighbours and quadratically spaced frames) for videos
+    and larger sets."""
     max_image_size: int = 1600
     """Longest side the features are computed at (pixels)."""
     camera_model: Literal["OPENCV", "SIMPLE_RADIAL", "PINHOLE", "OPENCV_FISHEYE"] = "OPENCV"
@@ -167,6 +170,9 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
                 p.unlink()
         stage = {"names": names}
     pycolmap.set_random_seed(cfg.seed)
+    # COLMAP's own log lines (glog) would drown the progress; warnings and errors still show
+    pycolmap.logging.minloglevel = 1 if not cfg.progress else 0
+    pycolmap.logging.stderrthreshold = 1
 
     def mark(key: str) -> None:
         stage[key] = True
@@ -195,7 +201,7 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
         mo.use_gpu = False
         mo.num_threads = -1
         if sequential:
-            say("  matching: sequential neighbours with loop closure ...")
+            say("  matching: sequential neighbours ...")
             po = pycolmap.SequentialPairingOptions()
             po.overlap = 12
             po.quadratic_overlap = True
@@ -229,23 +235,22 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
     return posed, {"timings": timings, "match_counts": stats}
 
 
-def _match_counts(pycolmap, db: Path) -> dict[str, int]:
-    """Image name -> number of verified (inlier) matches with all other images."""
-    out: dict[str, int] = {}
+def _match_counts(pycolmap, db: Path) -> dict[str, int] | None:
+    """Image name -> number of verified (inlier) matches with all other images; None if unreadable."""
     try:
-        database = pycolmap.Database.open(str(db)) if hasattr(pycolmap.Database, "open") else pycolmap.Database(str(db))
-        names = {img.image_id: img.name for img in database.read_all_images()}
-        for n in names.values():
-            out[n] = 0
-        pair_ids, geoms = database.read_two_view_geometries() if hasattr(database, "read_two_view_geometries") else ([], [])
-        for pid, g in zip(pair_ids, geoms):
-            a, b = pycolmap.pair_id_to_image_pair(pid)
-            k = len(g.inlier_matches)
-            out[names[a]] += k
-            out[names[b]] += k
-        database.close()
-    except Exception:  # statistics only: never fail the run for them
-        pass
+        database = pycolmap.Database.open(str(db))
+        try:
+            names = {img.image_id: img.name for img in database.read_all_images()}
+            out = {n: 0 for n in names.values()}
+            pair_ids, inliers = database.read_two_view_geometry_num_inliers()
+            for pid, k in zip(pair_ids, inliers):
+                a, b = pycolmap.pair_id_to_image_pair(pid)
+                out[names[a]] += int(k)
+                out[names[b]] += int(k)
+        finally:
+            database.close()
+    except Exception:  # statistics only: the report then says "not registered" without a count
+        return None
     return out
 
 
@@ -355,7 +360,7 @@ def process(cfg: ProcessConfig, console=None) -> dict:
         posed, sfm = run_sfm(images_out, names, out / "colmap", cfg, sequential, console)
         report.update(sfm)
         registered = set(posed.names) if posed is not None else set()
-        counts = sfm.get("match_counts", {})
+        counts = sfm.get("match_counts") or {}
         for n in names:
             if n not in registered:
                 k = counts.get(n)
