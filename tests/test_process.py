@@ -157,3 +157,25 @@ def test_bad_captures_fail_with_one_line(tmp_path, capsys):
     assert sorted(r["image"] for r in rep["rejected"]) == [f"n{i}.png" for i in range(4)]
     assert all(r["reason"] for r in rep["rejected"])
     assert not (tmp_path / "out_noise" / "transforms.json").exists()
+
+
+def test_video_keeps_the_sharpest_frame_of_each_slice(tmp_path):
+    import imageio.v2 as imageio
+    from scipy.ndimage import gaussian_filter
+
+    from scenegen.data.capture.process import video_frames
+
+    rng = np.random.default_rng(1)
+    base = (rng.random((96, 128, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "walk.mp4"
+    with imageio.get_writer(path, fps=10, codec="libx264", quality=9, macro_block_size=16) as w:
+        for k in range(30):
+            frame = np.roll(base, 2 * k, axis=1)
+            if k % 3 != 1:  # two of every three frames are motion-blurred
+                frame = gaussian_filter(frame.astype(float), sigma=(2.5, 2.5, 0)).astype(np.uint8)
+            w.append_data(frame)
+    out = tmp_path / "frames"
+    out.mkdir()
+    names, info = video_frames(path, out, 10)
+    assert info["video_frames"] == 30 and len(names) == 10
+    assert all(int(n[6:12]) % 3 == 1 for n in names), names  # the sharp frame of each 3-frame slice
