@@ -1,15 +1,17 @@
 """Benchmarks of `scenegen process` (structure from motion) and training on its output.
 
     python scripts/bench_sfm.py poses --data ../shared/datasets/lego --out bench_out/sfm_lego
-        Pose accuracy on known poses: runs `scenegen process` on the Blender scene's train+test images (RGBA
-        composited on white), aligns the recovered camera centres to the true ones with a similarity (Umeyama)
-        and prints the RMSE as a fraction of the scene radius (the cameras' largest distance from their centre).
+        Pose accuracy on known poses: runs `scenegen process` on the Blender scene's train images (RGBA
+        composited on white; --splits train,test for more), aligns the recovered camera centres to the true ones
+        with a similarity (Umeyama) and prints the RMSE as a fraction of the scene radius (the cameras' largest
+        distance from their centre).
 
     python scripts/bench_sfm.py capture --photos ../shared/datasets/bonsai-photos/images --out bench_out/bonsai \
-        --minutes 15
+        --minutes 15 [--side-by-side]
         `scenegen process` on the photos (SfM time, registered fraction, reprojection error), then two trainings
-        of --minutes each, one after the other: with the SfM-point prior (default) and without it
-        (--depth-loss 0 --no-depth-init); `scenegen eval` on both. Writes OUT/summary.json.
+        of --minutes each, one after the other (or both at once with --side-by-side): with the SfM-point prior
+        (default) and without it (--depth-loss 0 --no-depth-init); `scenegen eval` on both. Writes
+        OUT/summary.json.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def poses(a) -> None:
     photos = a.out / "photos"
     photos.mkdir(exist_ok=True)
     truth = {}
-    for split in ("train", "val", "test"):
+    for split in a.splits.split(","):
         f = a.data / f"transforms_{split}.json"
         if not f.is_file():
             continue
@@ -96,14 +98,24 @@ def capture(a) -> None:
     summary["reprojection_error_px"] = rep.get("reprojection_error_px")
     summary["timings"] = rep.get("timings")
     runs = {"with_sfm_prior": [], "no_prior": ["--depth-loss", "0", "--no-depth-init"]}
-    for name, extra in runs.items():
-        if a.only and name != a.only:
-            continue
+    todo = [n for n in runs if (not a.only or n == a.only)]
+    procs = {}
+    for name in todo:
         run = a.out / name
-        if not (run / "checkpoints" / "latest.pt").exists():
-            if sh(EXE + ["train", "--data", str(data), "--output", str(run), "--time-budget", str(a.minutes),
-                         "--no-progress", "--eval-every", "60"] + extra, a.out / f"{name}.log") != 0:
-                sys.exit(f"train {name} failed")
+        if (run / "checkpoints" / "latest.pt").exists():
+            continue
+        cmd = EXE + ["train", "--data", str(data), "--output", str(run), "--time-budget", str(a.minutes),
+                     "--no-progress", "--eval-every", "60"] + runs[name]
+        print("+", " ".join(cmd), flush=True)
+        procs[name] = subprocess.Popen(cmd, stdout=open(a.out / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+        if not a.side_by_side:
+            procs[name].wait()
+    for name, p in procs.items():
+        if p.wait() != 0:
+            sys.exit(f"train {name} failed: {a.out / (name + '.log')}")
+    summary["side_by_side"] = a.side_by_side
+    for name in todo:
+        run = a.out / name
         if sh(EXE + ["eval", "--run", str(run), "--no-progress", "--save-images", "4"], a.out / f"{name}_eval.log") != 0:
             sys.exit(f"eval {name} failed")
         ev = json.loads((run / "eval" / "eval.json").read_text())
@@ -119,11 +131,13 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=Path("../shared/datasets/lego"))
     p.add_argument("--out", type=Path, default=Path("bench_out/sfm_lego"))
     p.add_argument("--every", type=int, default=1, help="use every k-th image of each split")
+    p.add_argument("--splits", default="train", help="comma list of the Blender splits to use (default: train)")
     c = sub.add_parser("capture")
     c.add_argument("--photos", type=Path, default=Path("../shared/datasets/bonsai-photos/images"))
     c.add_argument("--out", type=Path, default=Path("bench_out/bonsai"))
     c.add_argument("--minutes", type=float, default=15.0)
     c.add_argument("--only", choices=["with_sfm_prior", "no_prior"])
+    c.add_argument("--side-by-side", action="store_true", help="train both at once (an A/B on a shared CPU)")
     a = ap.parse_args()
     poses(a) if a.cmd == "poses" else capture(a)
 
