@@ -1,6 +1,7 @@
 """Field components: the C++ CPU kernel against the pure-PyTorch reference, contraction, SH, occupancy grid."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,3 +104,22 @@ def test_occupancy_restricted_to_box_stays_empty_outside():
     g.update(lambda x: torch.full((x.shape[0],), 100.0), n_cells=None)
     assert g.occupied(inside).all() and not g.occupied(outside).any()
     assert g.occupancy_fraction == pytest.approx(6 / 16)  # the 4 z-cells inside plus the 2 touching the box
+
+
+def test_a_stale_build_lock_does_not_hang_the_kernel_load(tmp_path):
+    """A scenegen process killed while building leaves torch's ``lock`` file behind: the next one must not wait."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("fcntl")
+    from torch.utils.cpp_extension import _get_build_directory
+
+    from scenegen.field.encoding import cpu_kernel
+
+    if cpu_kernel() is None:
+        pytest.skip("no C++ toolchain here")
+    lock = Path(_get_build_directory("scenegen_native_cpu_v3", verbose=False)) / "lock"
+    lock.touch()
+    code = "from scenegen.field.encoding import cpu_kernel; assert cpu_kernel() is not None"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    assert not lock.exists()

@@ -14,9 +14,11 @@ CUDA-only and not on PyPI.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -163,6 +165,35 @@ def prebuild_cpu_kernel() -> None:
         threading.Thread(target=cpu_kernel, daemon=True, name="scenegen-build").start()
 
 
+@contextlib.contextmanager
+def _build_lock(name: str):
+    """Serialise kernel builds across processes with an OS file lock, and clear a stale build lock.
+
+    torch's extension loader guards its build folder with a plain ``lock`` file and waits, forever, for it to
+    disappear; a scenegen process killed while building or loading leaves it behind and every later run would
+    hang. Every scenegen process takes this ``flock`` first (the OS releases it when its holder dies), so a
+    ``lock`` file found while holding it belongs to a dead process and is removed.
+    """
+    try:
+        import fcntl
+
+        from torch.utils.cpp_extension import _get_build_directory
+
+        build_dir = Path(_get_build_directory(name, verbose=False))
+    except Exception:  # not POSIX, or torch moved its helper: build without the guard
+        yield
+        return
+    with open(build_dir.parent / f".{name}.flock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            stale = build_dir / "lock"
+            if stale.exists():
+                stale.unlink()
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _build_cpu_kernel() -> None:
     global _CPU_KERNEL, _CPU_KERNEL_ERROR
     import os
@@ -173,10 +204,11 @@ def _build_cpu_kernel() -> None:
         from torch.utils.cpp_extension import load
 
         here = Path(__file__).parent
-        with warnings.catch_warnings():
+        name = "scenegen_native_cpu_v3"
+        with warnings.catch_warnings(), _build_lock(name):
             warnings.simplefilter("ignore")
             _CPU_KERNEL = load(
-                name="scenegen_native_cpu_v3",
+                name=name,
                 sources=[str(here / "hashgrid_cpu.cpp"), str(here / "march_cpu.cpp")],
                 extra_cflags=["-O3"],
                 verbose=bool(os.environ.get("SCENEGEN_VERBOSE_BUILD")),
