@@ -105,7 +105,7 @@ def capture(a) -> None:
         if (run / "checkpoints" / "latest.pt").exists():
             continue
         cmd = EXE + ["train", "--data", str(data), "--output", str(run), "--time-budget", str(a.minutes),
-                     "--no-progress", "--eval-every", "60"] + runs[name]
+                     "--no-progress", "--eval-every", "120"] + runs[name]
         print("+", " ".join(cmd), flush=True)
         procs[name] = subprocess.Popen(cmd, stdout=open(a.out / f"{name}.log", "w"), stderr=subprocess.STDOUT)
         if not a.side_by_side:
@@ -116,10 +116,12 @@ def capture(a) -> None:
     summary["side_by_side"] = a.side_by_side
     for name in todo:
         run = a.out / name
-        if sh(EXE + ["eval", "--run", str(run), "--no-progress", "--save-images", "4"], a.out / f"{name}_eval.log") != 0:
+        if sh(EXE + ["eval", "--run", str(run), "--no-progress", "--save-images", "4", "--every", str(a.eval_every)],
+              a.out / f"{name}_eval.log") != 0:
             sys.exit(f"eval {name} failed")
         ev = json.loads((run / "eval" / "eval.json").read_text())
-        summary[name] = {"psnr": round(ev["psnr"], 2), "ssim": round(ev["ssim"], 4), "steps": ev["step"]}
+        summary[name] = {"psnr": round(ev["psnr"], 2), "ssim": round(ev["ssim"], 4), "steps": ev["step"],
+                         "eval_images": ev["num_images"]}
     (a.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
 
@@ -138,6 +140,7 @@ def main() -> None:
     c.add_argument("--minutes", type=float, default=15.0)
     c.add_argument("--only", choices=["with_sfm_prior", "no_prior"])
     c.add_argument("--side-by-side", action="store_true", help="train both at once (an A/B on a shared CPU)")
+    c.add_argument("--eval-every", type=int, default=1, help="evaluate every k-th test image")
     a = ap.parse_args()
     poses(a) if a.cmd == "poses" else capture(a)
 

@@ -69,12 +69,82 @@ def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -
     atomic_write_bytes(out, buf.getvalue())
 
 
+def rooms_visited(spec, plan, min_frames: int = 3) -> set[str]:
+    """Names of the plan's rooms the path's camera stands in for at least ``min_frames`` frames."""
+    from scenegen.paths.interpolate import sample_path
+
+    c2w, _, _ = sample_path(spec)
+    p = np.asarray(c2w)[:, :3, 3]
+    out = set()
+    for r in plan.rooms:
+        inside = (p[:, 0] > r.lo[0]) & (p[:, 0] < r.hi[0]) & (p[:, 1] > r.lo[1]) & (p[:, 1] < r.hi[1])
+        if int(inside.sum()) >= min_frames:
+            out.add(r.name)
+    return out
+
+
+def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6):
+    """A keyframed tour of a generated plan (:class:`PathSpec`): along the first (largest day) room and back,
+    then into every other room through its door: from the corridor facing the door, just inside looking at the
+    far wall, in the middle looking along a side wall, and out again facing the next room's door. Keyframes look
+    where a visitor looks, never at a wall close by."""
+    from scenegen.paths.keyframes import Keyframe, PathSpec
+
+    rooms = [r for r in plan.rooms if r.type != "hallway"]
+    hall = next((r for r in plan.rooms if r.type == "hallway"), None)
+    aspect = cfg.video_width / cfg.video_height
+    kfs: list = []
+
+    def at(p2, target2) -> None:
+        kfs.append(Keyframe.look_at([p2[0], p2[1], eye], [target2[0], target2[1], 1.2], fov=60.0, aspect=aspect))
+
+    stops = []  # (room, door centre, unit vector into the room, room depth across the door)
+    for r in rooms:
+        o = next((x for x in plan.openings if x.kind == "door" and r.name in x.rooms), None)
+        if o is None:
+            continue
+        door = (o.lo[:2] + o.hi[:2]) / 2
+        mid = (r.lo + r.hi) / 2
+        ax = int(np.argmin(o.hi[:2] - o.lo[:2]))  # the axis across the wall
+        inward = np.zeros(2)
+        inward[ax] = np.sign(mid[ax] - door[ax]) or 1.0
+        stops.append((r, door, inward, float(r.hi[ax] - r.lo[ax])))
+
+    def outside_of(door, inward):
+        p = door - 0.6 * inward
+        return np.clip(p, hall.lo + 0.45, hall.hi - 0.45) if hall is not None else p
+
+    first = rooms[0]
+    c, half = (first.lo + first.hi) / 2, (first.hi - first.lo) / 2
+    e = np.zeros(2)
+    e[int(np.argmax(half))] = 1.0
+    at(c - 0.5 * half * e, c + half * e)  # one end of the big room, looking down its length
+    at(c + 0.5 * half * e, c - half * e)  # the other end, looking back
+    for k, (r, door, inward, depth) in enumerate(stops):
+        inside = door + min(0.9, 0.35 * depth) * inward
+        side = np.array([inward[1], -inward[0]])
+        nxt = stops[k + 1][1] if k + 1 < len(stops) else None
+        if r is first:  # leave the big room through its door, then face the next door along the corridor
+            at(inside, door)
+            at(outside_of(door, inward), nxt if nxt is not None else door - 2 * inward)
+            continue
+        at(outside_of(door, inward), door + inward)  # in the corridor, facing the door
+        at(inside, door + depth * inward)  # just inside: the far wall
+        at((r.lo + r.hi) / 2, (r.lo + r.hi) / 2 + side * depth)  # the middle, looking along a side wall
+        at(inside, door)  # back to the door
+        at(outside_of(door, inward), nxt if nxt is not None else door - inward)
+    spec = PathSpec(keyframes=kfs, width=cfg.video_width, height=cfg.video_height, fps=float(cfg.fps),
+                    smoothness=0.5, default_fov=60.0, constant_speed=True, ease=True)
+    spec.default_transition = cfg.tour_seconds / max(1, len(kfs) - 1)
+    return spec
+
+
 def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, console=None):
-    """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``; should that fail (a field too
-    young to show free space), a room-by-room walk through the generated plan's doors at eye height."""
+    """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``. With the generated plan at
+    hand, the auto tour is kept when it visits every room; otherwise (a field too young to show every room's
+    floor, or a failed plan) the camera walks room by room through the plan's doors, and the reason is printed."""
     from scenegen.paths.auto import auto_walkthrough
     from scenegen.paths.scene_volume import SceneVolume
-    from scenegen.paths.walkthrough import walkthrough
 
     kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height, fov=60.0)
     try:
@@ -83,25 +153,19 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
         if spec.duration > cfg.tour_seconds:  # walk faster, up to 1.6 m/s
             speed = min(1.6, 0.8 * spec.duration / cfg.tour_seconds)
             spec = auto_walkthrough(volume, eye_height=1.6, speed=speed, **kw)
-        return spec, "auto"
+        if plan is None:
+            return spec, "auto"
+        missed = sorted({r.name for r in plan.rooms if r.type != "hallway"} - rooms_visited(spec, plan))
+        if not missed:
+            return spec, "auto"
+        reason = "it misses " + ", ".join(missed)
     except Exception as e:  # noqa: BLE001 - any planning failure falls back to the plan's own route
         if plan is None:
             raise
-        if console is not None:
-            console.print(f"[yellow]path auto found no tour ({e}); walking room by room through the plan[/]")
-    pts = []
-    hall = next((r for r in plan.rooms if r.type == "hallway"), None)
-    for o in plan.openings:
-        if o.kind != "door":
-            continue
-        room = plan.room(o.rooms[0])
-        door = (o.lo[:2] + o.hi[:2]) / 2
-        pts += [door, (room.lo + room.hi) / 2, door]
-        if hall is not None:
-            pts.append(np.clip(door, hall.lo + 0.5, hall.hi - 0.5))
-    spec = walkthrough(np.array(pts), eye_height=1.6, speed=0.8, **kw)
-    if spec.duration > cfg.tour_seconds:
-        spec = walkthrough(np.array(pts), eye_height=1.6, speed=min(1.6, 0.8 * spec.duration / cfg.tour_seconds), **kw)
+        reason = str(e)
+    if console is not None:
+        console.print(f"[yellow]path auto: {reason}; walking room by room through the plan's doors instead[/]")
+    spec = plan_tour(plan, cfg)
     return spec, "plan"
 
 
