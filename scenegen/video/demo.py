@@ -83,7 +83,19 @@ def rooms_visited(spec, plan, min_frames: int = 3) -> set[str]:
     return out
 
 
-def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6):
+def _main_piece(scene, room) -> np.ndarray | None:
+    """(2,) floor position of the largest furniture part in ``room`` (by footprint; rugs and lights left out)."""
+    best, area = None, 0.0
+    for p in scene.parts:
+        if not p.name.startswith(room.name + "/") or any(w in p.name for w in ("rug", "floor", "ceiling")):
+            continue
+        a = float(np.prod(p.bounds[1, :2] - p.bounds[0, :2]))
+        if a > area:
+            best, area = p.bounds.mean(0)[:2], a
+    return best
+
+
+def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6, scene=None):
     """A keyframed tour of a generated plan (:class:`PathSpec`): along the first (largest day) room and back,
     then into every other room through its door: from the corridor facing the door, just inside looking at the
     far wall, in the middle looking along a side wall, and out again facing the next room's door. Keyframes look
@@ -122,16 +134,17 @@ def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6):
     at(c + 0.5 * half * e, c - half * e)  # the other end, looking back
     for k, (r, door, inward, depth) in enumerate(stops):
         inside = door + min(0.9, 0.35 * depth) * inward
-        side = np.array([inward[1], -inward[0]])
-        nxt = stops[k + 1][1] if k + 1 < len(stops) else None
+        mid = (r.lo + r.hi) / 2
+        nxt = stops[k + 1][1] if k + 1 < len(stops) else stops[0][1]  # the last one looks back down the corridor
         if r is first:  # leave the big room through its door, then face the next door along the corridor
             at(inside, door)
             at(outside_of(door, inward), nxt if nxt is not None else door - 2 * inward)
             continue
         at(outside_of(door, inward), door + inward)  # in the corridor, facing the door
-        at(inside, door + depth * inward)  # just inside: the far wall
-        at((r.lo + r.hi) / 2, (r.lo + r.hi) / 2 + side * depth)  # the middle, looking along a side wall
-        at(inside, door)  # back to the door
+        at(inside, door + depth * inward)  # just inside: the far wall (its window)
+        piece = _main_piece(scene, r) if scene is not None else None
+        if piece is not None:  # a step further in, turned to the room's main piece (bed, bath, desk)
+            at(inside + 0.35 * (mid - inside), piece)
         at(outside_of(door, inward), nxt if nxt is not None else door - inward)
     spec = PathSpec(keyframes=kfs, width=cfg.video_width, height=cfg.video_height, fps=float(cfg.fps),
                     smoothness=0.5, default_fov=60.0, constant_speed=True, ease=True)
@@ -165,7 +178,7 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
         reason = str(e)
     if console is not None:
         console.print(f"[yellow]path auto: {reason}; walking room by room through the plan's doors instead[/]")
-    spec = plan_tour(plan, cfg)
+    spec = plan_tour(plan, cfg, scene=scene)
     return spec, "plan"
 
 
