@@ -78,6 +78,16 @@ def test_field_outputs_and_gradients():
     assert f.encoding.table.grad.abs().sum() > 0
 
 
+def test_novel_views_use_the_mean_of_the_trained_appearance_codes():
+    cfg = FieldConfig(grid=HashGridConfig(log2_hashmap_size=12, levels=4), appearance_dim=4)
+    f = RadianceField(cfg, bounded=False, num_images=5)
+    with torch.no_grad():  # images 0-2 trained, 3-4 held out (rows still at their zero initialisation)
+        f.appearance.weight[:3] = torch.tensor([[1.0, 0, 0, 2], [2.0, 0, 0, 2], [3.0, 0, 0, 2]])
+    code = f.appearance_codes(None, 2, "cpu")
+    assert torch.allclose(code, torch.tensor([[2.0, 0, 0, 2]] * 2))
+    assert torch.equal(f.appearance_codes(torch.tensor([1]), 1, "cpu"), f.appearance.weight[1:2])
+
+
 def test_occupancy_grid_marks_dense_region():
     grid = OccupancyGrid(resolution=16, bounded=True, step_size=0.01)
     assert grid.occupancy_fraction == 1.0  # unseen cells count as occupied

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 pycolmap = pytest.importorskip("pycolmap")
 
@@ -84,8 +85,16 @@ def test_photos_to_poses_recovers_known_cameras(capture, tmp_path):
     # room's diagonal (the capture is metric up to SfM's scale, recovered by the alignment above)
     assert 0.3 < float(z.median()) * s < 7.0
     assert tr.grid.occupancy_fraction < 0.99  # free space in front of the points was carved
+    # sparse points guide the first quarter of training only: the depth loss fades out, and so do the rays
+    # drawn through the points
+    assert tr.depth_weight() == pytest.approx(tr.cfg.depth_loss)
+    gen = torch.Generator().manual_seed(0)
+    in_sparse = lambda batch: torch.isin(_flat(tr.bank, batch), tr.bank.sparse_idx).float().mean()
+    assert float(in_sparse(tr.bank.sample(4096, gen))) > 0.12
     tr.train()
     assert tr.step == 30
+    assert tr.depth_weight() == 0.0
+    assert float(in_sparse(tr.bank.sample(4096, gen, sparse=False))) < 0.05
 
     # a COLMAP model folder imports to the same poses (the run's own model, as COLMAP writes it)
     out2 = tmp_path / "imported"
@@ -97,6 +106,41 @@ def test_photos_to_poses_recovers_known_cameras(capture, tmp_path):
     b = {f["file_path"]: np.asarray(f["transform_matrix"]) for f in meta2["frames"]}
     assert a.keys() == b.keys()
     assert max(np.abs(a[k] - b[k]).max() for k in a) < 1e-6
+
+
+def test_small_photos_get_the_sensitive_detector(capture, tmp_path):
+    """Thumbnails (here the capture at 160x120) give SIFT's default detector a few hundred keypoints each, too few
+    for mapping to chain the views; process notices and extracts again with a more sensitive detector."""
+    from PIL import Image
+
+    photos, c2w_true = capture
+    small = tmp_path / "small"
+    small.mkdir()
+    for p in sorted(photos.iterdir()):
+        with Image.open(p) as im:
+            im.resize((160, 120), Image.BOX).save(small / p.name, quality=95)
+    out = tmp_path / "data"
+    assert main(["process", "--input", str(small), "--output", str(out), "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    sens = report["sensitive_features"]
+    assert sens["median_keypoints_before"] < 1000 and sens["median_keypoints"] > 1.3 * sens["median_keypoints_before"]
+    assert report["registered"] >= 32
+    meta = json.loads((out / "transforms.json").read_text())
+    idx = {f"IMG_{i:03d}.jpg": i for i in range(len(c2w_true))}
+    got = {Path(f["file_path"]).name: np.asarray(f["transform_matrix"]) for f in meta["frames"]}
+    src = np.stack([got[n][:3, 3] for n in sorted(got)])
+    dst = np.stack([c2w_true[idx[n]][:3, 3] for n in sorted(got)])
+    s, r, t = similarity_align(src, dst)
+    radius = np.linalg.norm(dst - dst.mean(0), axis=1).max()
+    rmse = np.sqrt((((s * (r @ src.T)).T + t - dst) ** 2).sum(1).mean())
+    assert rmse / radius < 0.04, rmse / radius  # a quarter of the resolution of the test above
+
+
+def _flat(bank, batch):
+    """Flat pixel indices of a PixelBank.sample batch (frame, u, v, ...)."""
+    frame, u, v = batch[0], batch[1], batch[2]
+    k = (bank.frames[None, :] == frame[:, None]).long().argmax(1)
+    return bank.offsets[k] + (v - 0.5).long() * bank.widths[k] + (u - 0.5).long()
 
 
 def test_scale_from_two_points_makes_metres():

@@ -151,3 +151,44 @@ def test_rounds_of_limited_marching_cover_all_samples():
             if bool((k >= m.num_steps).all()):
                 break
         assert sorted(got) == sorted(zip(full[0].tolist(), full[1].tolist()))
+
+
+class BlobField(torch.nn.Module):
+    """Density from a few Gaussian blobs (semi-transparent fringes, opaque cores), grey colour."""
+
+    def __init__(self, seed=0, scale=1.0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.c = (torch.rand(6, 3, generator=g) * 2 - 1) * 0.7 * scale
+        self.w = 0.05 + 0.15 * torch.rand(6, generator=g) * scale
+        self.s = 5 + 300 * torch.rand(6, generator=g)
+
+    def density(self, x):
+        d2 = ((x[:, None, :] - self.c[None]) ** 2).sum(-1)
+        return (self.s * torch.exp(-d2 / (2 * self.w**2))).sum(-1)
+
+    def forward(self, x, d, image_idx=None):
+        return self.density(x), torch.full((x.shape[0], 3), 0.5)
+
+
+@pytest.mark.parametrize("bounded", [True, False])
+def test_visible_sample_rounds_equal_one_pass(bounded):
+    """The training pre-pass marches in rounds and stops opaque rays; it keeps exactly the samples one pass over
+    every sample would keep (transmittance above the threshold), in the same order."""
+    field = BlobField(scale=1.0 if bounded else 2.5)
+    cfg = MarchConfig(cone_angle=0.0 if bounded else 1 / 64, far=50.0, train_min_transmittance=1e-4)
+    grid = OccupancyGrid(resolution=32, bounded=bounded, step_size=RayMarcher(cfg, bounded).step)
+    grid.update(field.density, n_cells=None)
+    r = Renderer(field, grid, cfg, bounded=bounded)
+    gen = torch.Generator().manual_seed(3)
+    o = torch.randn(300, 3, generator=gen) * 0.2 + torch.tensor([0.0, 0.0, -2.5 if bounded else -4.0])
+    d = torch.nn.functional.normalize(torch.randn(300, 3, generator=gen) * 0.3 + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
+    ray_idx, t0, t1, marched = r._visible_samples(o, d, 1e-4, torch.Generator().manual_seed(7))
+    u = torch.rand(300, generator=torch.Generator().manual_seed(7))
+    ri, a0, a1, _ = r.marcher.march(o, d, grid, offset=u)
+    _, tr = render_weights(field.density(o[ri] + d[ri] * (0.5 * (a0 + a1))[:, None]), a1 - a0, ri)
+    keep = tr > 1e-4
+    assert torch.equal(ray_idx, ri[keep])
+    torch.testing.assert_close(t0, a0[keep])
+    torch.testing.assert_close(t1, a1[keep])
+    assert 0 < keep.sum() < keep.numel() and marched < ri.numel()  # opaque rays stopped early

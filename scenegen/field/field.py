@@ -157,7 +157,12 @@ class RadianceField(nn.Module):
         if self.appearance is None:
             return None
         if image_idx is None:
-            return self.appearance.weight.mean(0, keepdim=True).expand(n, -1)
+            # The table has a row for every image of the dataset; held-out images' rows never train and stay at
+            # their zero initialisation, so they are left out of the mean.
+            w = self.appearance.weight
+            used = w.detach().abs().sum(1) > 0
+            mean = w[used].mean(0, keepdim=True) if bool(used.any()) else w.new_zeros(1, w.shape[1])
+            return mean.expand(n, -1)
         return self.appearance(image_idx)
 
     def forward(self, x: Tensor, d: Tensor, image_idx: Tensor | None = None) -> tuple[Tensor, Tensor]:

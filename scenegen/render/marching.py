@@ -89,6 +89,7 @@ class RayMarcher:
         k_start: Tensor | None = None,
         limit: int = -1,
         implementation: str = "auto",
+        offset: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Packed samples of rays ``origins``/``dirs`` (R, 3), skipping empty occupancy cells.
 
@@ -99,6 +100,8 @@ class RayMarcher:
             limit: at most this many samples per ray (-1: all); with :attr:`next_k` rendering marches rays
                 in rounds and stops each one when it is opaque (early termination).
             implementation: "auto" (the C++ kernel on CPU when available), "cpu" or "torch" (reference).
+            offset: (R,) the per-ray offset in [0, 1) steps to use instead of ``jitter``'s random one (a ray
+                marched in rounds keeps its offset).
         Returns:
             ray_idx (S,) long sorted, t0 (S,), t1 (S,) segment bounds (field units along the unit direction),
             next_k (R,) long: the step to continue each ray from (``num_steps`` when the ray is done).
@@ -107,7 +110,9 @@ class RayMarcher:
         r = origins.shape[0]
         if t_start is None or t_end is None:
             t_start, t_end = self.ray_ranges(origins, dirs)
-        if jitter:
+        if offset is not None:
+            u = offset
+        elif jitter:
             u = torch.rand(r, generator=generator, device=device)
         else:
             u = torch.full((r,), 0.5, device=device)

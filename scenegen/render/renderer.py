@@ -44,21 +44,14 @@ class Renderer:
         generator: torch.Generator | None = None,
     ) -> dict[str, Tensor]:
         """Differentiable render of R rays: rgb (R, 3) composited on ``background`` (R, 3) or (3,)."""
-        ray_idx, t0, t1, _ = self.marcher.march(origins, dirs, self.grid, jitter=True, generator=generator)
+        min_t = self.marcher.cfg.train_min_transmittance
+        if min_t > 0:
+            ray_idx, t0, t1, marched = self._visible_samples(origins, dirs, min_t, generator)
+        else:
+            ray_idx, t0, t1, _ = self.marcher.march(origins, dirs, self.grid, jitter=True, generator=generator)
+            marched = ray_idx.numel()
         tm = 0.5 * (t0 + t1)
         x = origins[ray_idx] + dirs[ray_idx] * tm[:, None]
-        marched = ray_idx.numel()
-        min_t = self.marcher.cfg.train_min_transmittance
-        if min_t > 0 and marched > 0:
-            # Opaque surfaces hide everything behind them: a cheap density-only pass (hash encoding + density
-            # MLP, no autograd) finds the samples whose transmittance is already below min_t, and only the
-            # visible ones go through the colour MLP and the backward pass. Their weights are < min_t, so the
-            # rendered colour changes by less than that.
-            with torch.no_grad():
-                _, trans = render_weights(self.field.density(x), t1 - t0, ray_idx)
-                keep = trans > min_t
-            if not bool(keep.all()):
-                ray_idx, t0, t1, tm, x = ray_idx[keep], t0[keep], t1[keep], tm[keep], x[keep]
         d = dirs[ray_idx]
         img = image_idx[ray_idx] if image_idx is not None else None
         sigma, rgb = self.field(x, d, img)
@@ -68,6 +61,62 @@ class Renderer:
         out["num_marched"] = torch.tensor(marched)
         out["ray_idx"], out["t_mid"] = ray_idx, tm  # per sample, with out["weights"], for sample-level losses
         return out
+
+    @torch.no_grad()
+    def _visible_samples(self, origins: Tensor, dirs: Tensor, min_t: float, generator) -> tuple[Tensor, Tensor, Tensor, int]:
+        """The jittered samples that can still be seen (transmittance above ``min_t``): a density-only pass (hash
+        encoding + density MLP, no autograd), as Instant-NGP compacts its samples, so the full network and its
+        backward pass run only on those. Rays are marched in rounds of up to k samples (k doubling to 128) and
+        leave once opaque: the density of the samples behind a surface, most of a ray in a real capture, is never
+        evaluated (one pass over every sample spent 75 % of a bonsai step there).
+
+        Returns ray_idx (S,) sorted, t0, t1 (S,) and how many samples the pass evaluated.
+        """
+        r = origins.shape[0]
+        device = origins.device
+        u = torch.rand(r, generator=generator, device=device)  # the per-ray jitter, kept across rounds
+        if device.type != "cpu":
+            # On a GPU the density of every sample costs less than the host round trips that rounds need (each
+            # round asks how many rays are left): one pass there, as measured in BENCHMARKS.md's CUDA section.
+            ray_idx, t0, t1, _ = self.marcher.march(origins, dirs, self.grid, offset=u)
+            if ray_idx.numel() == 0:
+                return ray_idx, t0, t1, 0
+            x = origins[ray_idx] + dirs[ray_idx] * (0.5 * (t0 + t1))[:, None]
+            _, tr = render_weights(self.field.density(x), t1 - t0, ray_idx)
+            keep = tr > min_t
+            return ray_idx[keep], t0[keep], t1[keep], int(ray_idx.numel())
+        t_start, t_end = self.marcher.ray_ranges(origins, dirs)
+        trans = torch.ones(r, device=device)
+        k_next = torch.zeros(r, dtype=torch.long, device=device)
+        alive = (t_end > t_start).nonzero().squeeze(-1)
+        n_steps = self.marcher.num_steps
+        parts_i, parts_0, parts_1 = [], [], []
+        marched, k = 0, 16
+        while alive.numel() > 0:
+            o, d = origins[alive], dirs[alive]
+            ray_idx, t0, t1, nxt = self.marcher.march(o, d, self.grid, t_start=t_start[alive], t_end=t_end[alive],
+                                                      k_start=k_next[alive], limit=k, offset=u[alive])
+            k_next[alive] = nxt
+            if ray_idx.numel() > 0:
+                marched += ray_idx.numel()
+                x = o[ray_idx] + d[ray_idx] * (0.5 * (t0 + t1))[:, None]
+                sigma = self.field.density(x)
+                _, tr = render_weights(sigma, t1 - t0, ray_idx)
+                keep = tr * trans[alive][ray_idx] > min_t
+                parts_i.append(alive[ray_idx[keep]])
+                parts_0.append(t0[keep])
+                parts_1.append(t1[keep])
+                tau = torch.zeros(alive.numel(), device=device).index_add_(0, ray_idx, sigma * (t1 - t0))
+                trans[alive] = trans[alive] * torch.exp(-tau)
+            alive = alive[(trans[alive] > min_t) & (nxt < n_steps)]
+            k = min(k * 2, 128)
+        if not parts_i:
+            z = torch.zeros(0, device=device)
+            return torch.zeros(0, dtype=torch.long, device=device), z, z, marched
+        ray_idx, t0, t1 = torch.cat(parts_i), torch.cat(parts_0), torch.cat(parts_1)
+        # rounds append each ray's samples in distance order: a stable sort by ray keeps that order
+        ray_idx, order = torch.sort(ray_idx, stable=True)
+        return ray_idx, t0[order], t1[order], marched
 
     @torch.no_grad()
     def render_rays(

@@ -47,6 +47,10 @@ class TrainConfig:
     """Weight of the depth losses where the dataset has depth maps or structure-from-motion points (0 = off): L1
     on the expected ray distance plus the rendering weight away from the surface. Depth (synthetic priors, RGB-D
     captures, SfM points) removes floaters and makes surfaces opaque, above all in inside-out scenes (rooms)."""
+    sparse_depth_until: float = 0.25
+    """With structure-from-motion points (not dense depth maps): the fraction of training during which they guide
+    the geometry. Their depth loss fades out linearly to 0 by then; photometric detail that a sparse, noisy point
+    cloud cannot describe (thin leaves, edges where features sit) is then free to form. 1 = throughout."""
     depth_init: bool = True
     """Seed the occupancy grid from the depth maps (or the structure-from-motion points) where the dataset has
     them: space in front of the surfaces starts empty, the surfaces occupied."""

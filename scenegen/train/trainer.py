@@ -146,12 +146,13 @@ class PixelBank:
             return known, self.depth[known]
         return None
 
-    def sample(self, n: int, generator: torch.Generator):
+    def sample(self, n: int, generator: torch.Generator, sparse: bool = True):
         """n random pixels: frame index (n,), u (n,), v (n,) pixel centres, colours (n, C) float in [0, 1],
-        z-depth (n,) in world units (0 = unknown) or None."""
+        z-depth (n,) in world units (0 = unknown) or None. ``sparse``: one ray in eight through a
+        structure-from-motion point (when the bank has them)."""
         flat = torch.randint(0, len(self), (n,), generator=generator, device=self.device)
         depth = self.depth[flat] if self.depth is not None else None
-        if self.sparse_idx is not None:
+        if self.sparse_idx is not None and sparse:
             # one ray in eight goes through a pixel where structure from motion saw a point (its depth is known)
             k = max(1, n // 8)
             pick = torch.randint(0, self.sparse_idx.numel(), (k,), generator=generator, device=self.device)
@@ -414,6 +415,14 @@ class Trainer:
             g["lr"] = lr
         return lr
 
+    def depth_weight(self) -> float:
+        """The depth loss weight now: ``depth_loss`` for dense depth maps; for structure-from-motion points it
+        fades linearly to 0 at ``sparse_depth_until`` of training (they guide the early geometry only)."""
+        cfg = self.cfg
+        if self.bank.sparse_idx is None:
+            return cfg.depth_loss
+        return cfg.depth_loss * max(0.0, 1.0 - self.progress_fraction() / max(cfg.sparse_depth_until, 1e-6))
+
     def train_step(self) -> dict:
         cfg = self.cfg
         gen = torch.Generator(device=self.device)
@@ -426,7 +435,8 @@ class Trainer:
             n_cells = self.grid.resolution**3 // (8 if young else 16)
             self.grid.update(self.field.density, n_cells=n_cells, generator=gen)
         lr = self.set_lr()
-        frame, u, v, pix, zdepth = self.bank.sample(self.num_rays, gen)
+        depth_w = self.depth_weight()
+        frame, u, v, pix, zdepth = self.bank.sample(self.num_rays, gen, sparse=depth_w > 0)
         origins, dirs = self.cams.generate_rays(frame, u, v)
         if pix.shape[1] == 4:
             bg = torch.rand(pix.shape[0], 3, generator=gen, device=self.device)
@@ -437,14 +447,14 @@ class Trainer:
         out = self.renderer.render_rays_train(origins, dirs, frame, bg, generator=gen)
         rgb_loss = torch.mean((out["rgb"] - target) ** 2)
         loss = rgb_loss
-        if zdepth is not None:
+        if zdepth is not None and depth_w > 0:
             # z-depth -> distance along the unit ray, in field units.
             fwd = -self.cams.c2w[frame, :, 2]
             cos = (dirs * fwd).sum(-1).clamp_min(1e-3)
             t_gt = zdepth * self.transform.scale / cos
             known = zdepth > 0
             if bool(known.any()):
-                loss = loss + cfg.depth_loss * depth_losses(out, t_gt, known, self.renderer.marcher.step)
+                loss = loss + depth_w * depth_losses(out, t_gt, known, self.renderer.marcher.step)
         self.optimizer.zero_grad(set_to_none=True)
         n_samples = int(out["num_samples"])
         if n_samples > 0:
@@ -461,6 +471,21 @@ class Trainer:
         loss_v = float(rgb_loss.detach())
         return {"loss": loss_v, "psnr": mse_to_psnr(loss_v), "lr": lr, "samples": n_samples, "rays": len(u)}
 
+    def _quick_eval_frames(self, n_views: int) -> list[int]:
+        frames = self.eval_frames
+        if not frames or n_views <= 0:
+            return []
+        return [frames[int(k)] for k in np.linspace(0, len(frames) - 1, min(n_views, len(frames)))]
+
+    def quick_eval_rays(self, n_views: int, max_side: int = 320) -> int:
+        """How many rays :meth:`quick_eval` renders."""
+        total = 0
+        for i in self._quick_eval_frames(n_views):
+            w, h = int(self.cams.width[i]), int(self.cams.height[i])
+            f = min(1.0, max_side / max(w, h))
+            total += int(w * f) * int(h * f)
+        return total
+
     @torch.no_grad()
     def quick_eval(self, n_views: int, max_side: int = 320) -> float | None:
         """Mean PSNR over up to ``n_views`` held-out views (evenly spread), rendered with the long side at most
@@ -468,10 +493,9 @@ class Trainer:
         minutes, on large photos. ``scenegen eval`` measures at full resolution."""
         from PIL import Image
 
-        frames = self.eval_frames
-        if not frames or n_views <= 0:
+        pick = self._quick_eval_frames(n_views)
+        if not pick:
             return None
-        pick = [frames[int(k)] for k in np.linspace(0, len(frames) - 1, min(n_views, len(frames)))]
         bg = background_color(self.dataset.background, self.device)
         vals = []
         for i in pick:
@@ -482,7 +506,7 @@ class Trainer:
                 cams = self.cams.scaled(max_side / side)
                 w, h = int(cams.width[i]), int(cams.height[i])
                 img = np.asarray(Image.fromarray(img).resize((w, h), Image.BOX))
-            gt = torch.from_numpy(img).float().to(self.device) / 255.0
+            gt = torch.from_numpy(np.array(img)).float().to(self.device) / 255.0
             if gt.shape[2] == 4:
                 gt = gt[..., :3] * gt[..., 3:] + bg * (1 - gt[..., 3:])
             out = self.renderer.render_camera(cams, i, bg)
@@ -515,6 +539,8 @@ class Trainer:
         metrics_f = open(self.run_dir / "metrics.jsonl", "a")
         last_ckpt = time.time()
         last_eval = time.time()
+        eval_rays = self.quick_eval_rays(cfg.eval_views)
+        eval_cost = 0.25  # seconds per eval ray per (training ray per second); recalibrated after each evaluation
         last_eval_psnr = None
         interrupted = False
         prev_handler = signal.getsignal(signal.SIGTERM)
@@ -565,11 +591,17 @@ class Trainer:
                         metrics_f.write(json.dumps(rec) + "\n")
                         metrics_f.flush()
                     now = time.time()
-                    if cfg.eval_every > 0 and now - last_eval >= cfg.eval_every:
-                        if budget_s is None or self.budget_elapsed() + 5 < budget_s:
+                    # The progress figure may take at most 5 % of the wall time: a young field over large real
+                    # photos renders slowly (bonsai: 90 s for three 320 px views in the first minutes, a third of
+                    # a 5-minute budget). Its cost is estimated from the training throughput (an inference ray
+                    # costs about a quarter of a training ray), calibrated by the last evaluation.
+                    est = eval_cost * eval_rays / max(ema_rps, 1.0)
+                    if cfg.eval_every > 0 and now - last_eval >= max(cfg.eval_every, 19.0 * est):
+                        if budget_s is None or self.budget_elapsed() + est + 5 < budget_s:
                             last_eval_psnr = self.quick_eval(cfg.eval_views)
                             metrics_f.write(json.dumps({"step": self.step, "time": round(process_elapsed(), 2), "eval_psnr": last_eval_psnr}) + "\n")
                             metrics_f.flush()
+                            eval_cost = (time.time() - now) * max(ema_rps, 1.0) / max(eval_rays, 1)
                         last_eval = time.time()
                     if now - last_ckpt >= cfg.checkpoint_every:
                         self.save()

@@ -165,13 +165,16 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
     timings = {}
     done = work / "stage.json"
     stage = json.loads(done.read_text()) if done.is_file() else {}
-    if stage.get("names") != names:  # a different image set: start over
+    # what the database depends on: another image set or other feature settings start over
+    settings = {"camera_model": cfg.camera_model, "max_image_size": cfg.max_image_size,
+                "max_features": cfg.max_features, "sequential": sequential, "features_version": 2}
+    if stage.get("names") != names or stage.get("settings") != settings:
         for p in (db, model_dir):
             if p.is_dir():
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
-        stage = {"names": names}
+        stage = {"names": names, "settings": settings}
     pycolmap.set_random_seed(cfg.seed)
     # COLMAP's own log lines (glog) would drown the progress; warnings and errors still show
     pycolmap.logging.minloglevel = 1 if not cfg.progress else 0
@@ -188,15 +191,18 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
     t0 = time.time()
     if not stage.get("features"):
         say(f"  features: SIFT on {len(names)} images (max {cfg.max_image_size} px) ...")
-        reader = pycolmap.ImageReaderOptions()
-        reader.camera_model = cfg.camera_model
-        ext = pycolmap.FeatureExtractionOptions()
-        ext.max_image_size = cfg.max_image_size
-        ext.sift.max_num_features = cfg.max_features
-        ext.num_threads = -1
-        ext.use_gpu = False
-        pycolmap.extract_features(db, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
-                                  reader_options=reader, extraction_options=ext, device=pycolmap.Device.cpu)
+        _extract(pycolmap, db, image_dir, names, cfg)
+        few = _median_keypoints(pycolmap, db)
+        if few is not None and few < FEW_KEYPOINTS < cfg.max_features:
+            # Small or weakly textured images (white walls, renders on a plain background) give COLMAP's default
+            # detector a few hundred keypoints: too few to chain 3D points from image to image, and mapping
+            # then registers a handful of images. A lower contrast threshold, and on small square images one
+            # more upsampled octave, give several times more (lego 200 px: 2 -> 98 of 100 images registered).
+            stage["sensitive_features"] = {"median_keypoints_before": few}
+            say(f"  features: only {few} keypoints per image (median): extracting again, more sensitive ...")
+            db.unlink()
+            _extract(pycolmap, db, image_dir, names, cfg, sensitive=True)
+            stage["sensitive_features"]["median_keypoints"] = _median_keypoints(pycolmap, db)
         mark("features")
     timings["features_s"] = round(time.time() - t0, 1)
     t0 = time.time()
@@ -225,7 +231,7 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
         opts.num_threads = -1
         recs = pycolmap.incremental_mapping(db, image_dir, model_dir, options=opts)
         if not recs:
-            return None, {"timings": timings, "match_counts": _match_counts(pycolmap, db)}
+            return None, {"timings": timings, "match_counts": _match_counts(pycolmap, db), **_feature_note(stage)}
         best = max(recs.values(), key=lambda r: r.num_reg_images())
         final = model_dir / "best"
         final.mkdir(exist_ok=True)
@@ -236,7 +242,54 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, s
     posed = from_reconstruction(rec)
     # why the others did not register: how many verified matches they have at all
     stats = _match_counts(pycolmap, db)
-    return posed, {"timings": timings, "match_counts": stats}
+    return posed, {"timings": timings, "match_counts": stats, **_feature_note(stage)}
+
+
+def _feature_note(stage: dict) -> dict:
+    return {"sensitive_features": stage["sensitive_features"]} if "sensitive_features" in stage else {}
+
+
+FEW_KEYPOINTS = 1000
+"""Below this median number of keypoints per image, features are extracted again with a more sensitive detector."""
+
+
+def _extract(pycolmap, db: Path, image_dir: Path, names: list[str], cfg: ProcessConfig, sensitive: bool = False) -> None:
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = cfg.camera_model
+    ext = pycolmap.FeatureExtractionOptions()
+    ext.max_image_size = cfg.max_image_size
+    ext.sift.max_num_features = cfg.max_features
+    ext.num_threads = -1
+    ext.use_gpu = False
+    if sensitive:
+        ext.sift.peak_threshold = 0.002  # COLMAP's default: 0.02 / 3 octave levels
+        w, h = _image_size(image_dir / names[0])
+        if w == h and w <= 480:
+            # Detect on the image upsampled 4x (default 2x). Square images only: with pycolmap 4.2 on the CPU,
+            # first_octave = -2 on non-square images (400x300, 240x180, 180x240 tried) gives descriptors that
+            # match nothing at all, a library bug; the lower threshold alone serves those.
+            ext.sift.first_octave = -2
+    pycolmap.extract_features(db, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+                              reader_options=reader, extraction_options=ext, device=pycolmap.Device.cpu)
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+def _median_keypoints(pycolmap, db: Path) -> int | None:
+    try:
+        database = pycolmap.Database.open(str(db))
+        try:
+            counts = [database.num_keypoints_for_image(img.image_id) for img in database.read_all_images()]
+        finally:
+            database.close()
+    except Exception:  # statistics only
+        return None
+    return int(np.median(counts)) if counts else None
 
 
 def _match_counts(pycolmap, db: Path) -> dict[str, int] | None:
