@@ -68,7 +68,7 @@ class Renderer:
         encoding + density MLP, no autograd), as Instant-NGP compacts its samples, so the full network and its
         backward pass run only on those. Rays are marched in rounds of up to k samples (k doubling to 128) and
         leave once opaque: the density of the samples behind a surface, most of a ray in a real capture, is never
-        evaluated (one pass over every sample spent 75 % of a bonsai step there).
+        evaluated (bonsai: 214 density evaluations per ray in one pass, 29 in rounds; BENCHMARKS.md).
 
         Returns ray_idx (S,) sorted, t0, t1 (S,) and how many samples the pass evaluated.
         """
@@ -76,8 +76,8 @@ class Renderer:
         device = origins.device
         u = torch.rand(r, generator=generator, device=device)  # the per-ray jitter, kept across rounds
         if device.type != "cpu":
-            # On a GPU the density of every sample costs less than the host round trips that rounds need (each
-            # round asks how many rays are left): one pass there, as measured in BENCHMARKS.md's CUDA section.
+            # On a GPU each round's "how many rays are left" is a host round trip; the one pass, with which the
+            # CUDA figures in BENCHMARKS.md were measured, stays there (rounds were not measured on a GPU).
             ray_idx, t0, t1, _ = self.marcher.march(origins, dirs, self.grid, offset=u)
             if ray_idx.numel() == 0:
                 return ray_idx, t0, t1, 0
@@ -85,31 +85,18 @@ class Renderer:
             _, tr = render_weights(self.field.density(x), t1 - t0, ray_idx)
             keep = tr > min_t
             return ray_idx[keep], t0[keep], t1[keep], int(ray_idx.numel())
-        t_start, t_end = self.marcher.ray_ranges(origins, dirs)
-        trans = torch.ones(r, device=device)
-        k_next = torch.zeros(r, dtype=torch.long, device=device)
-        alive = (t_end > t_start).nonzero().squeeze(-1)
-        n_steps = self.marcher.num_steps
         parts_i, parts_0, parts_1 = [], [], []
-        marched, k = 0, 16
-        while alive.numel() > 0:
-            o, d = origins[alive], dirs[alive]
-            ray_idx, t0, t1, nxt = self.marcher.march(o, d, self.grid, t_start=t_start[alive], t_end=t_end[alive],
-                                                      k_start=k_next[alive], limit=k, offset=u[alive])
-            k_next[alive] = nxt
-            if ray_idx.numel() > 0:
-                marched += ray_idx.numel()
-                x = o[ray_idx] + d[ray_idx] * (0.5 * (t0 + t1))[:, None]
-                sigma = self.field.density(x)
-                _, tr = render_weights(sigma, t1 - t0, ray_idx)
-                keep = tr * trans[alive][ray_idx] > min_t
-                parts_i.append(alive[ray_idx[keep]])
-                parts_0.append(t0[keep])
-                parts_1.append(t1[keep])
-                tau = torch.zeros(alive.numel(), device=device).index_add_(0, ray_idx, sigma * (t1 - t0))
-                trans[alive] = trans[alive] * torch.exp(-tau)
-            alive = alive[(trans[alive] > min_t) & (nxt < n_steps)]
-            k = min(k * 2, 128)
+
+        def keep_visible(alive, o, d, ray_idx, t0, t1, trans_alive):
+            sigma = self.field.density(o[ray_idx] + d[ray_idx] * (0.5 * (t0 + t1))[:, None])
+            _, tr = render_weights(sigma, t1 - t0, ray_idx)
+            keep = tr * trans_alive[ray_idx] > min_t
+            parts_i.append(alive[ray_idx[keep]])
+            parts_0.append(t0[keep])
+            parts_1.append(t1[keep])
+            return sigma
+
+        _, marched = self._march_rounds(origins, dirs, min_t, 16, 128, keep_visible, offset=u)
         if not parts_i:
             z = torch.zeros(0, device=device)
             return torch.zeros(0, dtype=torch.long, device=device), z, z, marched
@@ -117,6 +104,40 @@ class Renderer:
         # rounds append each ray's samples in distance order: a stable sort by ray keeps that order
         ray_idx, order = torch.sort(ray_idx, stable=True)
         return ray_idx, t0[order], t1[order], marched
+
+    def _march_rounds(self, origins: Tensor, dirs: Tensor, min_t: float, k_first: int, k_max: int, visit,
+                      offset: Tensor | None = None) -> tuple[Tensor, int]:
+        """Marches rays in rounds of up to k occupied samples each (k doubling from ``k_first`` to ``k_max``); a
+        ray leaves when it is opaque (transmittance below ``min_t``) or past its end. Each round calls
+        ``visit(alive, o, d, ray_idx, t0, t1, trans_alive)`` (the rays still marching, their origins and
+        directions, the round's packed samples, and those rays' transmittance before the round), which returns
+        the samples' densities. ``offset``: per-ray jitter in steps (default: mid-step).
+
+        Returns the final transmittance (R,) and how many samples were visited.
+        """
+        r = origins.shape[0]
+        device = origins.device
+        trans = torch.ones(r, device=device)
+        t_start, t_end = self.marcher.ray_ranges(origins, dirs)
+        k_next = torch.zeros(r, dtype=torch.long, device=device)
+        alive = (t_end > t_start).nonzero().squeeze(-1)
+        n_steps = self.marcher.num_steps
+        marched, k = 0, k_first
+        while alive.numel() > 0:
+            o, d = origins[alive], dirs[alive]
+            ray_idx, t0, t1, nxt = self.marcher.march(
+                o, d, self.grid, t_start=t_start[alive], t_end=t_end[alive], k_start=k_next[alive], limit=k,
+                offset=None if offset is None else offset[alive],
+            )
+            k_next[alive] = nxt
+            if ray_idx.numel() > 0:
+                marched += ray_idx.numel()
+                sigma = visit(alive, o, d, ray_idx, t0, t1, trans[alive])
+                tau = torch.zeros(alive.numel(), device=device).index_add_(0, ray_idx, sigma * (t1 - t0))
+                trans[alive] = trans[alive] * torch.exp(-tau)
+            alive = alive[(trans[alive] > min_t) & (nxt < n_steps)]
+            k = min(k * 2, k_max)
+        return trans, marched
 
     @torch.no_grad()
     def render_rays(
@@ -142,40 +163,27 @@ class Renderer:
         return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
 
     def _render_chunk(self, origins, dirs, background, min_transmittance, image_idx) -> dict[str, Tensor]:
-        """Marches rays in rounds of up to ``k`` occupied samples each (k doubling up to 64), compositing as it
-        goes; a ray leaves when it is opaque (transmittance below ``min_transmittance``) or past its end."""
+        """Composites rays as :meth:`_march_rounds` marches them (k from 8 to 64), so opaque rays stop early."""
         r = origins.shape[0]
         device = origins.device
         rgb = torch.zeros(r, 3, device=device)
         depth = torch.zeros(r, device=device)
         acc = torch.zeros(r, device=device)
-        trans = torch.ones(r, device=device)
-        t_start, t_end = self.marcher.ray_ranges(origins, dirs)
-        k_next = torch.zeros(r, dtype=torch.long, device=device)
-        alive = (t_end > t_start).nonzero().squeeze(-1)
-        n_steps = self.marcher.num_steps
-        k = 8
-        while alive.numel() > 0:
-            o, d = origins[alive], dirs[alive]
-            ray_idx, t0, t1, nxt = self.marcher.march(
-                o, d, self.grid, t_start=t_start[alive], t_end=t_end[alive], k_start=k_next[alive], limit=k
-            )
-            k_next[alive] = nxt
-            if ray_idx.numel() > 0:
-                tm = 0.5 * (t0 + t1)
-                x = o[ray_idx] + d[ray_idx] * tm[:, None]
-                img = image_idx[alive][ray_idx] if image_idx is not None else None
-                sigma, col = self.field(x, d[ray_idx], img)
-                w, _ = render_weights(sigma, t1 - t0, ray_idx)
-                w = w * trans[alive][ray_idx]
-                n = alive.numel()
-                rgb[alive] += accumulate(col, w, ray_idx, n)
-                depth[alive] += accumulate(tm, w, ray_idx, n)
-                acc[alive] += accumulate(torch.ones_like(w), w, ray_idx, n)
-                tau = torch.zeros(n, device=device).index_add_(0, ray_idx, sigma * (t1 - t0))
-                trans[alive] = trans[alive] * torch.exp(-tau)
-            alive = alive[(trans[alive] > min_transmittance) & (nxt < n_steps)]
-            k = min(k * 2, 64)
+
+        def composite_round(alive, o, d, ray_idx, t0, t1, trans_alive):
+            tm = 0.5 * (t0 + t1)
+            x = o[ray_idx] + d[ray_idx] * tm[:, None]
+            img = image_idx[alive][ray_idx] if image_idx is not None else None
+            sigma, col = self.field(x, d[ray_idx], img)
+            w, _ = render_weights(sigma, t1 - t0, ray_idx)
+            w = w * trans_alive[ray_idx]
+            n = alive.numel()
+            rgb[alive] += accumulate(col, w, ray_idx, n)
+            depth[alive] += accumulate(tm, w, ray_idx, n)
+            acc[alive] += accumulate(torch.ones_like(w), w, ray_idx, n)
+            return sigma
+
+        self._march_rounds(origins, dirs, min_transmittance, 8, 64, composite_round)
         rgb = rgb + (1.0 - acc)[:, None] * background
         depth = depth / acc.clamp_min(1e-6)
         return {"rgb": rgb.clamp(0, 1), "depth": depth, "accumulation": acc}
