@@ -17,7 +17,7 @@ from PIL import Image
 
 from scenegen.data import SceneTransform, camera_focus_point, compute_scene_transform, detect_format, load_dataset
 from scenegen.data.images import cache_path, load_image
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 try:  # the scene tests ray-cast the ground-truth mesh with open3d
     import open3d  # noqa: F401

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 from scenegen.paths import CameraPath, camera_path_from_dict, focal_from_fov
 from scenegen.paths.interpolate import cameras_from_spec, keyframe_times, sample_path, sample_path_at
 from scenegen.paths.keyframes import (

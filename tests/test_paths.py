@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 from scenegen.paths import (
     camera_path_from_dict,
     focal_from_fov,

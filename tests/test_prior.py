@@ -14,7 +14,7 @@ from scenegen.data import synth
 from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
 from scenegen.data.prior.build import build_scene
 from scenegen.data.prior.spec import SceneSpec
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 BRIEFS = {
     "default": DEFAULT_BRIEF,

@@ -12,7 +12,7 @@ import trimesh
 from PIL import Image
 
 from scenegen.data import _o3d
-from scenegen.errors import MissingDependencyError
+from scenegen.core.errors import MissingDependencyError
 
 try:  # the rendering tests need a working open3d; the error-message tests do not
     import open3d  # noqa: F401

@@ -1,7 +1,7 @@
 """The `scenegen` command: thin tyro front end over typed config dataclasses.
 
 Every subcommand's flags come from its dataclass; the logic lives in the stage modules. User errors
-(:class:`scenegen.errors.ScenegenError`) print one line and exit with code 2, never a traceback.
+(:class:`scenegen.core.errors.ScenegenError`) print one line and exit with code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def _commands():
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scenegen.errors import ScenegenError
+    from scenegen.core.errors import ScenegenError
 
     cmds = _commands()
     Cmd = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in cmds.items())]  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 ``import open3d`` loads a compiled extension that links against system libraries; on a bare Debian/Ubuntu
 machine the usual failure is a missing ``libusb-1.0.so.0``. :func:`import_open3d` turns such failures into a
-one-line :class:`~scenegen.errors.MissingDependencyError` that says how to fix them. Never import open3d at
+one-line :class:`~scenegen.core.errors.MissingDependencyError` that says how to fix them. Never import open3d at
 module import time: call this inside the functions that need it.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from scenegen.errors import MissingDependencyError
+from scenegen.core.errors import MissingDependencyError
 
 LIBUSB_MESSAGE = "open3d needs the system library libusb-1.0: install it with `sudo apt-get install libusb-1.0-0`"
 

@@ -25,7 +25,7 @@ import torch
 from scenegen.cameras.cameras import Cameras
 from scenegen.data.dataset import SceneDataset, json_number, parse_c2w, read_json, resolve_image_path
 from scenegen.data.images import image_size
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 SPLITS = ("train", "val", "test")
 BLENDER_AABB = np.array([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]], dtype=np.float32)

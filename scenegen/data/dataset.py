@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from scenegen.cameras.cameras import Cameras
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 
 @dataclass

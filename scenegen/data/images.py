@@ -1,6 +1,6 @@
 """Image, mask and depth-map file I/O for the dataset parsers.
 
-Every problem with a user's file is raised as :class:`scenegen.errors.InputError` naming the file and the
+Every problem with a user's file is raised as :class:`scenegen.core.errors.InputError` naming the file and the
 JSON field that refers to it, so the CLI can print it as one line.
 
 Conventions:
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from scenegen.atomic import atomic_output
-from scenegen.errors import InputError
+from scenegen.core.io import atomic_output
+from scenegen.core.errors import InputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr")
 

@@ -26,7 +26,7 @@ import torch
 from scenegen.cameras.cameras import Cameras
 from scenegen.data.dataset import SceneDataset, check_c2w, split_every_nth
 from scenegen.data.images import IMAGE_SUFFIXES, image_size
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 POSES_FILE = "poses_bounds.npy"
 

@@ -21,7 +21,7 @@ from scenegen.data.blender import is_blender, parse_blender
 from scenegen.data.dataset import SceneDataset, read_json
 from scenegen.data.llff import POSES_FILE, is_llff, parse_llff
 from scenegen.data.nerfstudio import parse_transforms, transforms_flavour
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 FORMATS = ("blender", "nerfstudio", "instant-ngp", "llff")
 BACKGROUNDS = ("white", "black", "random")

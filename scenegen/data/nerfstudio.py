@@ -62,7 +62,7 @@ from scenegen.data.dataset import (
     split_every_nth,
 )
 from scenegen.data.images import image_size
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 # camera_model names accepted in transforms.json -> our camera model
 CAMERA_MODEL_MAP = {

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import trimesh
 
-from scenegen.atomic import publish
+from scenegen.core.io import publish
 from scenegen.cameras.cameras import Cameras
 from scenegen.data._o3d import import_open3d
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 __all__ = ["FloorMap", "TourPlan", "auto_walkthrough", "floor_height_under", "floor_map", "plan_tour"]
 

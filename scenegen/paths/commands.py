@@ -16,7 +16,7 @@ from typing import Literal, Optional
 import numpy as np
 from tyro.conf import OmitArgPrefixes, Positional
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 CameraType = Literal["perspective", "fisheye", "equirectangular", "omnidirectional", "vr180"]
 

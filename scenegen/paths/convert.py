@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 
 def read_any_path(file: str | Path, dataparser_transforms: str | Path | None = None,

@@ -48,8 +48,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from scenegen.atomic import atomic_write_text
-from scenegen.errors import InputError
+from scenegen.core.io import atomic_write_text
+from scenegen.core.errors import InputError
 from scenegen.paths.nerfstudio_path import (
     _BOTTOM_ROW_TOL,
     CAMERA_TYPES,

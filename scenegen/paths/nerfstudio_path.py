@@ -48,8 +48,8 @@ import torch
 from torch import Tensor
 
 from scenegen.cameras.cameras import Cameras
-from scenegen.atomic import atomic_write_text
-from scenegen.errors import InputError
+from scenegen.core.io import atomic_write_text
+from scenegen.core.errors import InputError
 
 __all__ = [
     "CAMERA_TYPES",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.data.loader import estimate_up_from_c2w, load_dataset
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 
 @dataclass

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 __all__ = ["SceneVolume", "frame_for_up"]
 

@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 __all__ = [
     "floor_points",

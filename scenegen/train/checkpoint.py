@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from scenegen.atomic import atomic_output, atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
-from scenegen.errors import InputError
+from scenegen.core.io import atomic_output, atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from scenegen.core.errors import InputError
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from scenegen.data.dataset import SceneDataset
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 from scenegen.train.checkpoint import atomic_write_bytes, atomic_write_text
 from scenegen.train.metrics import psnr, ssim
 from scenegen.train.run import LoadedRun

@@ -10,7 +10,7 @@ import torch
 
 from scenegen.cameras.cameras import Cameras
 from scenegen.data.dataset import SceneTransform
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 from scenegen.render.renderer import Renderer
 from scenegen.train.checkpoint import load_checkpoint
 from scenegen.train.config import TrainConfig

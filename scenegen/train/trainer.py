@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from scenegen.data.dataset import SceneDataset, SceneTransform
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 from scenegen.field.field import RadianceField
 from scenegen.field.occupancy import OccupancyGrid
 from scenegen.render.renderer import Renderer

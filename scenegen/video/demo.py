@@ -219,7 +219,7 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
         except (OSError, ValueError):
             old = None
         if old != key:
-            from scenegen.errors import InputError
+            from scenegen.core.errors import InputError
 
             raise InputError("this folder holds a demo of another scene or size: choose another --output or delete it",
                              file=data_dir, field="--output")

@@ -39,7 +39,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from scenegen.atomic import publish
+from scenegen.core.io import publish
 from scenegen.cameras.cameras import Cameras
 from scenegen.paths.nerfstudio_path import CameraPath
 from scenegen.video.writer import (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 from scenegen.paths import load_camera_path
 from scenegen.train.run import load_run
 from scenegen.video.render_path import render_camera_path

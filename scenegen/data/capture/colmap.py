@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenegen.errors import InputError, MissingDependencyError
+from scenegen.core.errors import InputError, MissingDependencyError
 
 _OPENCV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -264,7 +264,7 @@ def apply_transform(posed: PosedImages, T: np.ndarray) -> PosedImages:
 
 def write_ply(path: Path, points: np.ndarray, colors: np.ndarray) -> None:
     """Binary little-endian PLY of coloured points (what nerfstudio's ``sparse_pc.ply`` holds)."""
-    from scenegen.atomic import atomic_write_bytes
+    from scenegen.core.io import atomic_write_bytes
 
     n = len(points)
     header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\nproperty float x\nproperty float y\n"
@@ -296,7 +296,7 @@ def write_sparse_depth(path: Path, posed: PosedImages, image_prefix: str = "imag
     """
     import io
 
-    from scenegen.atomic import atomic_write_bytes
+    from scenegen.core.io import atomic_write_bytes
 
     rows, errs, offsets = [], [], [0]
     for c2w, ob in zip(posed.c2w, posed.observations or []):
@@ -321,7 +321,7 @@ def write_sparse_depth(path: Path, posed: PosedImages, image_prefix: str = "imag
 def write_transforms(out: Path, posed: PosedImages, image_prefix: str = "images", applied: np.ndarray | None = None,
                      extra: dict | None = None, ply_name: str | None = "sparse_pc.ply") -> Path:
     """nerfstudio ``transforms.json`` (shared intrinsics at the top when all images share one camera)."""
-    from scenegen.atomic import atomic_write_text
+    from scenegen.core.io import atomic_write_text
 
     shared = all(d == posed.intrinsics[0] for d in posed.intrinsics)
     meta: dict = {}

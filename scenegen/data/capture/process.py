@@ -36,7 +36,7 @@ from scenegen.data.capture.colmap import (
     read_llff,
     write_transforms,
 )
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
@@ -322,7 +322,7 @@ def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
 
     from PIL import Image, ImageDraw
 
-    from scenegen.atomic import atomic_write_bytes
+    from scenegen.core.io import atomic_write_bytes
 
     cams = posed.c2w[:, :3, 3]
     pts = posed.points
@@ -360,7 +360,7 @@ def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
 def process(cfg: ProcessConfig, console=None) -> dict:
     from rich.console import Console
 
-    from scenegen.atomic import atomic_write_text
+    from scenegen.core.io import atomic_write_text
 
     console = console or Console(stderr=True)
     src, out = Path(cfg.input), Path(cfg.output)

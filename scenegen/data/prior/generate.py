@@ -18,7 +18,7 @@ from typing import Literal, Optional
 import numpy as np
 
 from scenegen.data import synth
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 
 @dataclass
@@ -157,7 +157,7 @@ def plan_picture(scene: synth.SynthScene, cams, path: Path, labels: list[tuple[s
     viewing directions, and the room names."""
     from PIL import Image, ImageDraw
 
-    from scenegen.atomic import atomic_write_bytes
+    from scenegen.core.io import atomic_write_bytes
 
     lo, hi = scene.mesh.bounds[0][:2] - 0.5, scene.mesh.bounds[1][:2] + 0.5
     w, h = (np.ceil((hi - lo) * px_per_m)).astype(int)
@@ -224,7 +224,7 @@ def generate(cfg: GenerateConfig, console=None) -> dict:
     """Run ``scenegen generate``; returns a summary (paths, counts, timings, unknown words, notes)."""
     from rich.console import Console
 
-    from scenegen.atomic import atomic_write_text
+    from scenegen.core.io import atomic_write_text
     from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
     from scenegen.data.prior.build import build_scene
     from scenegen.data.prior.spec import SceneSpec

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.data import synth
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 SUPPORTED = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 _UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from scenegen.data.prior import vocab
-from scenegen.errors import InputError
+from scenegen.core.errors import InputError
 
 SPEC_VERSION = 1
 
