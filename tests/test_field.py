@@ -144,3 +144,14 @@ def test_a_stale_build_lock_does_not_hang_the_kernel_load(tmp_path):
     code = "from scenegen.kernels import cpu_kernels_available; assert cpu_kernels_available()"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     assert not lock.exists()
+
+
+def test_without_a_compiler_the_encoding_runs_on_the_reference(monkeypatch):
+    from scenegen.kernels import _backend
+
+    monkeypatch.setattr(_backend, "load", lambda: None)  # as when the C++ kernels cannot be built
+    enc = HashEncoding(HashGridConfig(levels=4, log2_hashmap_size=10, max_resolution=64))
+    enc.table.data.normal_()
+    x = torch.rand(100, 3)
+    assert not cpu_kernels_available() and enc.backend(x.device) == "torch"
+    assert torch.equal(enc(x), _ref(enc, x))

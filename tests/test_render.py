@@ -212,3 +212,19 @@ def test_grid_updates_same_cells_as_a_direct_update():
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k]), k
     assert set(a.state_dict()) == {"density", "binary", "updates", "allowed"}  # checkpoints' "grid" keys
+
+
+def test_without_a_compiler_marching_runs_on_the_reference(monkeypatch):
+    from scenegen.kernels import _backend
+
+    m = RayMarcher(MarchConfig(steps_per_diagonal=64), bounded=True)
+    grid = _random_grid(True, seed=4)
+    gen = torch.Generator().manual_seed(5)
+    o = torch.randn(50, 3, generator=gen) * 2
+    d = torch.nn.functional.normalize(torch.randn(50, 3, generator=gen), dim=-1)
+    ref = m.march(o, d, grid, implementation="torch")
+    monkeypatch.setattr(_backend, "load", lambda: None)  # as when the C++ kernels cannot be built
+    out = m.march(o, d, grid)
+    assert out.ray_idx.numel() > 0
+    for a, b in zip(out, ref):
+        assert torch.equal(a, b)
