@@ -39,9 +39,9 @@ except ImportError:  # pragma: no cover - reported as one line
     sys.exit(2)
 
 try:
-    from scenegen.field import encoding as enc_mod
-    from scenegen.field.encoding import HashEncoding, HashGridConfig
+    from scenegen.field.encoding import HashEncoding, HashGridConfig, tcnn_available
     from scenegen.field.field import FieldConfig, RadianceField
+    from scenegen.kernels import cpu_kernels_available, cpu_kernels_error
 except ImportError as e:  # pragma: no cover
     print(f"error: cannot import scenegen ({e}); run `pip install -e .` in the repository first", file=sys.stderr)
     sys.exit(2)
@@ -90,7 +90,7 @@ def implementations(device: torch.device) -> list[str]:
     if device.type == "cpu":
         return ["cpu", "torch"]
     impls = ["torch"]
-    if enc_mod.tcnn_available():
+    if tcnn_available():
         impls.append("tcnn")
     return impls
 
@@ -168,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     kernel_note = None
     if any(d.type == "cpu" for d in devices) and (wanted is None or "cpu" in wanted):
         t0 = time.perf_counter()
-        k = enc_mod.cpu_kernel()  # build (first use, ~30 s) or load the cached C++ kernel before timing
+        ok = cpu_kernels_available()  # build (first use, ~30 s) or load the cached C++ kernel before timing
         dt = time.perf_counter() - t0
-        kernel_note = f"C++ kernel loaded in {dt:.1f} s" if k is not None else f"C++ kernel unavailable: {enc_mod._CPU_KERNEL_ERROR}"
+        kernel_note = f"C++ kernel loaded in {dt:.1f} s" if ok else f"C++ kernel unavailable: {cpu_kernels_error()}"
         print(kernel_note, flush=True)
 
     rows = []

@@ -6,9 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from scenegen.field.encoding import HashEncoding, HashGridConfig, cpu_kernel, hash_encode
-from scenegen.field.field import FieldConfig, RadianceField, contract, sh_encode
-from scenegen.field.occupancy import OccupancyGrid, uncontract
+from scenegen.field.encoding import HashEncoding, HashGridConfig
+from scenegen.field.field import FieldConfig, RadianceField, sh_encode
+from scenegen.kernels import contract, cpu_kernels_available
+from scenegen.kernels import hash_encode as hash_encode_any
+from scenegen.kernels._backend import EXTENSION_NAME
+from scenegen.kernels._torch_impl import hash_encode
+from scenegen.render.estimator import OccupancyGrid, uncontract
 
 
 def _ref(enc, x):
@@ -17,7 +21,7 @@ def _ref(enc, x):
 
 @pytest.mark.parametrize("features", [2, 4])
 def test_cpu_kernel_matches_reference(features):
-    if cpu_kernel() is None:
+    if not cpu_kernels_available():
         pytest.skip("C++ kernel could not be built on this machine")
     enc = HashEncoding(HashGridConfig(levels=8, features_per_level=features, log2_hashmap_size=12, max_resolution=256))
     enc.table.data.normal_()
@@ -35,6 +39,17 @@ def test_cpu_kernel_matches_reference(features):
     enc.table.grad = None
     (_ref(enc, x) * g).sum().backward()
     torch.testing.assert_close(ga, enc.table.grad, atol=1e-4, rtol=1e-4)
+
+
+def test_hash_encode_wrapper_falls_back_to_the_reference():
+    enc = HashEncoding(HashGridConfig(levels=4, log2_hashmap_size=10, max_resolution=64), implementation="torch")
+    enc.table.data.normal_()
+    x = torch.rand(200, 3)
+    assert enc.backend(x.device) == "torch"
+    out = hash_encode_any(x=x, table=enc.table, resolutions=enc.resolutions, offsets=enc.offsets, sizes=enc.sizes,
+                          dense=enc.dense, implementation="torch")
+    assert torch.equal(out, _ref(enc, x))
+    assert torch.equal(enc(x), out)
 
 
 def test_hash_encoding_interpolates_trilinearly():
@@ -103,8 +118,6 @@ def test_occupancy_grid_marks_dense_region():
 
 
 def test_occupancy_restricted_to_box_stays_empty_outside():
-    from scenegen.field.occupancy import OccupancyGrid
-
     g = OccupancyGrid(resolution=16, bounded=True)
     g.restrict_to_box(torch.tensor([-1.0, -1.0, -0.25]), torch.tensor([1.0, 1.0, 0.25]))
     inside = torch.tensor([[0.0, 0.0, 0.0], [0.9, -0.9, 0.2]])
@@ -124,12 +137,21 @@ def test_a_stale_build_lock_does_not_hang_the_kernel_load(tmp_path):
     pytest.importorskip("fcntl")
     from torch.utils.cpp_extension import _get_build_directory
 
-    from scenegen.field.encoding import cpu_kernel
-
-    if cpu_kernel() is None:
+    if not cpu_kernels_available():
         pytest.skip("no C++ toolchain here")
-    lock = Path(_get_build_directory("scenegen_native_cpu_v3", verbose=False)) / "lock"
+    lock = Path(_get_build_directory(EXTENSION_NAME, verbose=False)) / "lock"
     lock.touch()
-    code = "from scenegen.field.encoding import cpu_kernel; assert cpu_kernel() is not None"
+    code = "from scenegen.kernels import cpu_kernels_available; assert cpu_kernels_available()"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     assert not lock.exists()
+
+
+def test_without_a_compiler_the_encoding_runs_on_the_reference(monkeypatch):
+    from scenegen.kernels import _backend
+
+    monkeypatch.setattr(_backend, "load", lambda: None)  # as when the C++ kernels cannot be built
+    enc = HashEncoding(HashGridConfig(levels=4, log2_hashmap_size=10, max_resolution=64))
+    enc.table.data.normal_()
+    x = torch.rand(100, 3)
+    assert not cpu_kernels_available() and enc.backend(x.device) == "torch"
+    assert torch.equal(enc(x), _ref(enc, x))

@@ -278,7 +278,7 @@ def test_user_model_units_up_axis_and_colours(tmp_path):
 
 
 def test_depth_seeding_carves_free_space_and_marks_surfaces():
-    from scenegen.field.occupancy import OccupancyGrid
+    from scenegen.render.estimator import OccupancyGrid
 
     g = OccupancyGrid(32, bounded=True)
     n = 400

@@ -1,12 +1,13 @@
-import pytest
-"""Marching and compositing against analytic volume rendering."""
+"""Marching and compositing against analytic volume rendering; the occupancy grid's update schedule."""
 
 import math
 
+import pytest
 import torch
 
-from scenegen.field.occupancy import OccupancyGrid
+from scenegen.kernels import _torch_impl, cpu_kernels_available, march
 from scenegen.render.composite import composite, render_weights
+from scenegen.render.estimator import OccupancyGrid
 from scenegen.render.marching import MarchConfig, RayMarcher, ray_aabb
 from scenegen.render.renderer import Renderer
 
@@ -104,9 +105,7 @@ def _random_grid(bounded: bool, seed: int = 0, fraction: float = 0.3, resolution
 @pytest.mark.parametrize("limit", [-1, 3])
 @pytest.mark.parametrize("fraction", [0.3, 0.01])  # sparse: the kernel skips whole empty mip cells
 def test_cpu_march_kernel_matches_reference(bounded, limit, fraction):
-    from scenegen.field.encoding import cpu_kernel
-
-    if cpu_kernel() is None:
+    if not cpu_kernels_available():
         pytest.skip("C++ kernels unavailable (no compiler)")
     m = RayMarcher(MarchConfig(steps_per_diagonal=64, cone_angle=1 / 16, far=20.0), bounded=bounded)
     grid = _random_grid(bounded, fraction=fraction, resolution=32)
@@ -116,22 +115,16 @@ def test_cpu_march_kernel_matches_reference(bounded, limit, fraction):
     ts, te = m.ray_ranges(o, d)
     u = torch.rand(400, generator=gen)
     k0 = torch.randint(0, 10, (400,), generator=gen)
-    ref = m.march_reference(o, d, grid, ts, te, u, k0, limit=limit, window=m.num_steps)
-    out = _march_with_u(m, o, d, grid, ts, te, u, k0, limit)  # the kernel, with the same per-ray jitter u
+    kw = dict(origins=o, dirs=d, t_start=ts, t_end=te, jitter=u, k_start=k0, t_seq=m.t_seq, bounded=m.bounded,
+              step=m.step, bits=grid.binary, resolution=grid.resolution, extent=grid.extent,
+              contracted=not grid.bounded, limit=limit)
+    ref = _torch_impl.march(**kw, window=m.num_steps)
+    out = march(**kw, mips=grid.mips(), implementation="cpu")  # the kernel, with the same per-ray jitter u
     assert out[0].numel() > 0
     assert torch.equal(out[0], ref[0])
     torch.testing.assert_close(out[1], ref[1])
     torch.testing.assert_close(out[2], ref[2])
     assert torch.equal(out[3], ref[3])
-
-
-def _march_with_u(m, o, d, grid, ts, te, u, k0, limit):
-    from scenegen.field.encoding import cpu_kernel
-
-    k = cpu_kernel()
-    mips, n_mips = grid.mips()
-    return k.march(o, d, ts, te, u, k0, grid.binary, mips, n_mips, grid.resolution, float(grid.extent),
-                   not grid.bounded, m.t_seq, m.bounded, float(m.step), limit)
 
 
 def test_rounds_of_limited_marching_cover_all_samples():
@@ -192,3 +185,46 @@ def test_visible_sample_rounds_equal_one_pass(bounded):
     torch.testing.assert_close(t0, a0[keep])
     torch.testing.assert_close(t1, a1[keep])
     assert 0 < keep.sum() < keep.numel() and marched < ri.numel()  # opaque rays stopped early
+
+
+def test_grid_update_schedule_is_instant_ngps():
+    """update_every_n_steps: every n/4 steps with res^3/8 random cells while young (step < 256), then every n steps
+    with res^3/16; never at step 0; the random cells come from the generator passed in."""
+    grid = OccupancyGrid(resolution=8, bounded=True)
+    calls = []
+    grid.update = lambda density_fn, n_cells=None, generator=None: calls.append((n_cells, generator))
+    gen = torch.Generator()
+    done = [s for s in range(400) if grid.update_every_n_steps(s, None, every_n_steps=16, generator=gen)]
+    assert done == list(range(4, 256, 4)) + list(range(256, 400, 16))
+    assert [c[0] for c in calls] == [512 // 8] * 63 + [512 // 16] * 9
+    assert all(c[1] is gen for c in calls)
+
+
+def test_grid_updates_same_cells_as_a_direct_update():
+    """The schedule's update is update(n_cells=...) with the same generator: same random cells, same state."""
+    field = BlobField()
+    a, b = OccupancyGrid(resolution=16, bounded=True), OccupancyGrid(resolution=16, bounded=True)
+    for step in (4, 8, 256, 272):
+        young = step < 256
+        assert a.update_every_n_steps(step, field.density, 16, generator=torch.Generator().manual_seed(step))
+        b.update(field.density, n_cells=16**3 // (8 if young else 16), generator=torch.Generator().manual_seed(step))
+    assert not a.update_every_n_steps(5, field.density, 16)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    assert set(a.state_dict()) == {"density", "binary", "updates", "allowed"}  # checkpoints' "grid" keys
+
+
+def test_without_a_compiler_marching_runs_on_the_reference(monkeypatch):
+    from scenegen.kernels import _backend
+
+    m = RayMarcher(MarchConfig(steps_per_diagonal=64), bounded=True)
+    grid = _random_grid(True, seed=4)
+    gen = torch.Generator().manual_seed(5)
+    o = torch.randn(50, 3, generator=gen) * 2
+    d = torch.nn.functional.normalize(torch.randn(50, 3, generator=gen), dim=-1)
+    ref = m.march(o, d, grid, implementation="torch")
+    monkeypatch.setattr(_backend, "load", lambda: None)  # as when the C++ kernels cannot be built
+    out = m.march(o, d, grid)
+    assert out.ray_idx.numel() > 0
+    for a, b in zip(out, ref):
+        assert torch.equal(a, b)

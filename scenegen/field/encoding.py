@@ -1,8 +1,9 @@
 """Multiresolution hash encoding (Instant-NGP, Müller et al. 2022).
 
 Three implementations of one configuration:
-  * ``"torch"``: pure PyTorch (:func:`hash_encode`), the reference; any device (CUDA included).
-  * ``"cpu"``: a small C++ kernel (``hashgrid_cpu.cpp``, built once with the compiler torch uses and cached by
+  * ``"torch"``: pure PyTorch (:func:`scenegen.kernels._torch_impl.hash_encode`), the reference; any device
+    (CUDA included).
+  * ``"cpu"``: a small C++ kernel (:mod:`scenegen.kernels`, built once with the compiler torch uses and cached by
     ``torch.utils.cpp_extension``); the default on CPU. If it cannot be built, scenegen warns once and falls back
     to ``"torch"``.
   * ``"tcnn"``: tiny-cuda-nn's fused CUDA kernel, used automatically when ``tinycudann`` imports and the
@@ -14,17 +15,13 @@ CUDA-only and not on PyPI.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-# Spatial hash primes of Instant-NGP (the first is 1, so the x coordinate is used as is).
-_PRIMES = (1, 2654435761, 805459861)
+from scenegen.kernels import hash_encode, uses_cpu_kernels
 
 
 @dataclass
@@ -98,149 +95,6 @@ def _level_layout(cfg: HashGridConfig) -> tuple[list[int], list[int], list[bool]
     return sizes, offsets, dense
 
 
-def hash_encode(
-    x: Tensor, table: Tensor, resolutions: Tensor, offsets: Tensor, sizes: Tensor, dense: Tensor
-) -> Tensor:
-    """Encode points with a multiresolution hash grid (trilinear interpolation per level).
-
-    Args:
-        x: (N, 3) points in [0, 1]^3.
-        table: (sum(sizes), F) feature table of all levels, concatenated.
-        resolutions: (L,) float grid resolution of each level.
-        offsets: (L,) long offset of each level in ``table``.
-        sizes: (L,) long number of entries of each level (a power of two for hashed levels).
-        dense: (L,) bool, True where the level is indexed densely.
-    Returns:
-        (N, L * F) features, level-major.
-    """
-    n = x.shape[0]
-    num_levels = resolutions.shape[0]
-    xs = x[:, None, :] * resolutions[None, :, None]  # (N, L, 3)
-    x0f = torch.floor(xs)
-    frac = xs - x0f  # (N, L, 3)
-    x0 = x0f.long()
-    res1 = resolutions.long() + 1  # (L,)
-    # The 8 corners: bit k of the corner id selects +1 along axis k.
-    cx = torch.stack([x0[..., 0], x0[..., 0] + 1], -1)  # (N, L, 2)
-    cy = torch.stack([x0[..., 1], x0[..., 1] + 1], -1)
-    cz = torch.stack([x0[..., 2], x0[..., 2] + 1], -1)
-    ix = cx[..., None, None, :]  # (N, L, 1, 1, 2)  axis order: z, y, x
-    iy = cy[..., None, :, None]
-    iz = cz[..., :, None, None]
-    dense_idx = ix + iy * res1[None, :, None, None, None] + iz * (res1 * res1)[None, :, None, None, None]
-    hashed = (ix * _PRIMES[0]) ^ (iy * _PRIMES[1]) ^ (iz * _PRIMES[2])
-    size = sizes[None, :, None, None, None]
-    idx = torch.where(dense[None, :, None, None, None], dense_idx, hashed) % size
-    idx = idx + offsets[None, :, None, None, None]  # (N, L, 2, 2, 2)
-    wx = torch.stack([1 - frac[..., 0], frac[..., 0]], -1)  # (N, L, 2)
-    wy = torch.stack([1 - frac[..., 1], frac[..., 1]], -1)
-    wz = torch.stack([1 - frac[..., 2], frac[..., 2]], -1)
-    w = wz[..., :, None, None] * wy[..., None, :, None] * wx[..., None, None, :]  # (N, L, 2, 2, 2)
-    feats = table[idx.reshape(n, num_levels, 8)]  # (N, L, 8, F)
-    out = (feats * w.reshape(n, num_levels, 8, 1)).sum(2)
-    return out.reshape(n, -1)
-
-
-_CPU_KERNEL = None
-_CPU_KERNEL_ERROR: str | None = None
-_CPU_KERNEL_LOCK = threading.Lock()
-
-
-def cpu_kernel():
-    """The compiled C++ CPU kernels (hash encoding, occupancy-grid marching), or None when they cannot be built
-    here (reason in ``_CPU_KERNEL_ERROR``)."""
-    global _CPU_KERNEL, _CPU_KERNEL_ERROR
-    if _CPU_KERNEL is not None or _CPU_KERNEL_ERROR is not None:
-        return _CPU_KERNEL
-    with _CPU_KERNEL_LOCK:  # a warm-up thread may be building it already (see prebuild_cpu_kernel)
-        if _CPU_KERNEL is None and _CPU_KERNEL_ERROR is None:
-            _build_cpu_kernel()
-    return _CPU_KERNEL
-
-
-def prebuild_cpu_kernel() -> None:
-    """Start building the C++ kernels in a background thread (the first build takes tens of seconds), so a
-    pipeline can overlap it with other work (the demo synthesises its dataset meanwhile)."""
-    if _CPU_KERNEL is None and _CPU_KERNEL_ERROR is None:
-        threading.Thread(target=cpu_kernel, daemon=True, name="scenegen-build").start()
-
-
-@contextlib.contextmanager
-def _build_lock(name: str):
-    """Serialise kernel builds across processes with an OS file lock, and clear a stale build lock.
-
-    torch's extension loader guards its build folder with a plain ``lock`` file and waits, forever, for it to
-    disappear; a scenegen process killed while building or loading leaves it behind and every later run would
-    hang. Every scenegen process takes this ``flock`` first (the OS releases it when its holder dies), so a
-    ``lock`` file found while holding it belongs to a dead process and is removed.
-    """
-    try:
-        import fcntl
-
-        from torch.utils.cpp_extension import _get_build_directory
-
-        build_dir = Path(_get_build_directory(name, verbose=False))
-    except Exception:  # not POSIX, or torch moved its helper: build without the guard
-        yield
-        return
-    with open(build_dir.parent / f".{name}.flock", "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            stale = build_dir / "lock"
-            if stale.exists():
-                stale.unlink()
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _build_cpu_kernel() -> None:
-    global _CPU_KERNEL, _CPU_KERNEL_ERROR
-    import os
-    import warnings
-    from pathlib import Path
-
-    try:
-        from torch.utils.cpp_extension import load
-
-        here = Path(__file__).parent
-        name = "scenegen_native_cpu_v3"
-        with warnings.catch_warnings(), _build_lock(name):
-            warnings.simplefilter("ignore")
-            _CPU_KERNEL = load(
-                name=name,
-                sources=[str(here / "hashgrid_cpu.cpp"), str(here / "march_cpu.cpp")],
-                extra_cflags=["-O3"],
-                verbose=bool(os.environ.get("SCENEGEN_VERBOSE_BUILD")),
-            )
-    except Exception as e:  # no compiler / ninja: the pure-PyTorch path still works, only slower
-        _CPU_KERNEL_ERROR = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        warnings.warn(
-            f"scenegen: the C++ hash-grid kernel could not be built ({_CPU_KERNEL_ERROR}); "
-            "using the slower pure-PyTorch encoding"
-        )
-
-
-class _HashEncodeCPU(torch.autograd.Function):
-    """Autograd wrapper of the C++ kernel (gradients flow to the table, not to the positions)."""
-
-    @staticmethod
-    def forward(ctx, x, table, resolutions, offsets, sizes, dense):
-        k = cpu_kernel()
-        ctx.save_for_backward(x, resolutions, offsets, sizes, dense)
-        ctx.table_shape = table.shape
-        return k.forward(x, table.detach(), resolutions, offsets, sizes, dense)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, resolutions, offsets, sizes, dense = ctx.saved_tensors
-        grad_table = None
-        if ctx.needs_input_grad[1]:
-            rows, f = ctx.table_shape
-            grad_table = cpu_kernel().backward(grad_out, x, rows, f, resolutions, offsets, sizes, dense)
-        return None, grad_table, None, None, None, None
-
-
 def tcnn_available() -> bool:
     try:
         import tinycudann  # noqa: F401
@@ -293,14 +147,14 @@ class HashEncoding(nn.Module):
         """The implementation used for inputs on ``device``."""
         if self.tcnn is not None:
             return "tcnn"
-        if self.implementation in ("auto", "cpu") and device.type == "cpu" and cpu_kernel() is not None:
+        if uses_cpu_kernels(device, self.implementation):
             return "cpu"
         return "torch"
 
     def forward(self, x: Tensor) -> Tensor:
         if self.tcnn is not None:
             return self.tcnn(x).float()
-        args = (x, self.table, self.resolutions, self.offsets, self.sizes, self.dense)
-        if self.backend(x.device) == "cpu":
-            return _HashEncodeCPU.apply(*args)
-        return hash_encode(*args)
+        return hash_encode(
+            x=x, table=self.table, resolutions=self.resolutions, offsets=self.offsets, sizes=self.sizes,
+            dense=self.dense, implementation=self.backend(x.device),
+        )

@@ -2,7 +2,7 @@
 
 Positions arrive in *field coordinates* (see :class:`scenegen.data.dataset.SceneTransform`): bounded scenes
 occupy [-1, 1]^3; unbounded scenes are contracted (mip-NeRF 360, with the L-inf norm as nerfstudio does for
-hash grids) from R^3 into [-2, 2]^3 before encoding.
+hash grids, :func:`scenegen.kernels.contract`) from R^3 into [-2, 2]^3 before encoding.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from scenegen.field.encoding import HashEncoding, HashGridConfig
+from scenegen.kernels import contract
 
 
 @dataclass
@@ -45,13 +46,6 @@ def cpu_has_native_bf16() -> bool:
         return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except Exception:  # older torch without the probes
         return False
-
-
-def contract(x: Tensor) -> Tensor:
-    """mip-NeRF 360 scene contraction with the L-inf norm: R^3 -> [-2, 2]^3 (identity inside [-1, 1]^3)."""
-    mag = x.abs().amax(-1, keepdim=True)
-    safe = mag.clamp_min(1.0)
-    return torch.where(mag <= 1.0, x, (2.0 - 1.0 / safe) * (x / safe))
 
 
 def to_unit_cube(x: Tensor, bounded: bool) -> Tensor:

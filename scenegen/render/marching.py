@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from scenegen.field.occupancy import OccupancyGrid
+from scenegen.kernels import MarchResult, march, uses_cpu_kernels
+from scenegen.render.estimator import OccupancyGrid
 
 
 @dataclass
@@ -90,7 +91,7 @@ class RayMarcher:
         limit: int = -1,
         implementation: str = "auto",
         offset: Tensor | None = None,
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    ) -> MarchResult:
         """Packed samples of rays ``origins``/``dirs`` (R, 3), skipping empty occupancy cells.
 
         Args:
@@ -99,12 +100,14 @@ class RayMarcher:
             k_start: (R,) long, first step index per ray (default 0), to continue a ray marched before.
             limit: at most this many samples per ray (-1: all); with :attr:`next_k` rendering marches rays
                 in rounds and stops each one when it is opaque (early termination).
-            implementation: "auto" (the C++ kernel on CPU when available), "cpu" or "torch" (reference).
+            implementation: "auto" (the C++ kernel on CPU when available), "cpu" or "torch" (the reference,
+                :func:`scenegen.kernels._torch_impl.march`).
             offset: (R,) the per-ray offset in [0, 1) steps to use instead of ``jitter``'s random one (a ray
                 marched in rounds keeps its offset).
         Returns:
-            ray_idx (S,) long sorted, t0 (S,), t1 (S,) segment bounds (field units along the unit direction),
-            next_k (R,) long: the step to continue each ray from (``num_steps`` when the ray is done).
+            :class:`scenegen.kernels.MarchResult`: ray_idx (S,) long sorted, t0 (S,), t1 (S,) segment bounds
+            (field units along the unit direction), next_k (R,) long: the step to continue each ray from
+            (``num_steps`` when the ray is done).
         """
         device = origins.device
         r = origins.shape[0]
@@ -118,95 +121,18 @@ class RayMarcher:
             u = torch.full((r,), 0.5, device=device)
         if k_start is None:
             k_start = torch.zeros(r, dtype=torch.long, device=device)
-        kernel = None
-        if implementation in ("auto", "cpu") and device.type == "cpu":
-            from scenegen.field.encoding import cpu_kernel
-
-            kernel = cpu_kernel()
-        if kernel is not None:
-            if grid is not None:
-                bits, res, extent, contract = grid.binary, grid.resolution, grid.extent, not grid.bounded
-                mips, n_mips = grid.mips()
-            else:
-                bits, res, extent, contract = torch.zeros(0, dtype=torch.bool), 1, 1.0, False
-                mips, n_mips = torch.zeros(0, dtype=torch.bool), 0
-            ray_idx, t0, t1, next_k = kernel.march(
-                origins, dirs, t_start, t_end, u, k_start, bits, mips, n_mips, res, float(extent), contract,
-                self.t_seq, self.bounded, float(self.step), int(limit),
+        if grid is None:
+            return march(
+                origins=origins, dirs=dirs, t_start=t_start, t_end=t_end, jitter=u, k_start=k_start, t_seq=self.t_seq,
+                bounded=self.bounded, step=self.step, limit=limit, implementation=implementation,
             )
-            return ray_idx, t0, t1, next_k
-        return self.march_reference(origins, dirs, grid, t_start, t_end, u, k_start, limit)
+        return march(
+            origins=origins, dirs=dirs, t_start=t_start, t_end=t_end, jitter=u, k_start=k_start, t_seq=self.t_seq,
+            bounded=self.bounded, step=self.step, bits=grid.binary, resolution=grid.resolution, extent=grid.extent,
+            contracted=not grid.bounded, limit=limit, implementation=implementation,
+            mips=grid.mips() if uses_cpu_kernels(device, implementation) else None,
+        )
 
     @property
     def num_steps(self) -> int:
         return self.t_seq.numel() - 1
-
-    def march_reference(
-        self,
-        origins: Tensor,
-        dirs: Tensor,
-        grid: OccupancyGrid | None,
-        t_start: Tensor,
-        t_end: Tensor,
-        u: Tensor,
-        k_start: Tensor,
-        limit: int = -1,
-        window: int = 256,
-        max_candidates: int = 1 << 23,
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Pure-PyTorch marching (any device; the reference the C++ kernel is tested against).
-
-        Examines up to ``window`` steps per ray from ``k_start`` (all steps when ``limit`` is -1) as a dense
-        (rays, steps) candidate tensor, chunked over rays to bound memory.
-        """
-        device = origins.device
-        seq = self.t_seq.to(device)
-        n_steps = self.num_steps
-        span_steps = n_steps if limit < 0 else window
-        r = origins.shape[0]
-        per = max(1, max_candidates // max(1, span_steps))
-        out_idx, out_t0, out_t1, out_next = [], [], [], []
-        j = torch.arange(span_steps, device=device)
-        for s in range(0, r, per):
-            o, d = origins[s : s + per], dirs[s : s + per]
-            ts, te, uu = t_start[s : s + per, None], t_end[s : s + per, None], u[s : s + per, None]
-            k = k_start[s : s + per, None] + j[None, :]  # (r, W)
-            in_seq = k < n_steps
-            kc = k.clamp_max(n_steps - 1)
-            lo, hi = seq[kc], seq[kc + 1]
-            if self.bounded:
-                t0 = ts + lo + (uu - 0.5) * self.step
-                t1 = ts + hi + (uu - 0.5) * self.step
-                t0 = torch.maximum(t0, ts)
-            else:
-                span = hi - lo
-                t0 = lo + (uu - 0.5) * span
-                t1 = hi + (uu - 0.5) * span
-            tm = 0.5 * (t0 + t1)
-            before_end = in_seq & (tm < te)
-            valid = before_end & (tm > ts)
-            if grid is not None:
-                rows, cols = valid.nonzero(as_tuple=True)
-                pts = o[rows] + d[rows] * tm[rows, cols, None]
-                valid = valid.clone()
-                valid[rows, cols] = grid.occupied(pts)
-            if limit >= 0:
-                rank = torch.cumsum(valid.long(), 1)
-                valid = valid & (rank <= limit)
-                full = rank[:, -1] >= limit
-                # Continue after the limit-th sample, or after the window; rays past their end are done.
-                last = torch.where(valid, k, torch.full_like(k, -1)).amax(1)
-                nxt = torch.where(full, last + 1, k[:, -1] + 1)
-                done = ~before_end[:, -1] & ~full
-                nxt = torch.where(done | (nxt >= n_steps), torch.full_like(nxt, n_steps), nxt)
-            else:
-                nxt = torch.full((o.shape[0],), n_steps, dtype=torch.long, device=device)
-            rows, cols = valid.nonzero(as_tuple=True)
-            out_idx.append(rows + s)
-            out_t0.append(t0[rows, cols])
-            out_t1.append(t1[rows, cols])
-            out_next.append(nxt)
-        if not out_idx:
-            e = torch.zeros(0, device=device)
-            return e.long(), e, e, torch.zeros(0, dtype=torch.long, device=device)
-        return torch.cat(out_idx), torch.cat(out_t0), torch.cat(out_t1), torch.cat(out_next)

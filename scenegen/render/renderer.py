@@ -14,8 +14,8 @@ from torch import Tensor
 
 from scenegen.cameras.cameras import Cameras
 from scenegen.field.field import RadianceField
-from scenegen.field.occupancy import OccupancyGrid
 from scenegen.render.composite import accumulate, composite, render_weights
+from scenegen.render.estimator import OccupancyGrid
 from scenegen.render.marching import MarchConfig, RayMarcher
 
 

@@ -23,8 +23,10 @@ import torch
 
 from scenegen.data.dataset import SceneDataset, SceneTransform
 from scenegen.core.errors import InputError
-from scenegen.field.field import RadianceField
-from scenegen.field.occupancy import OccupancyGrid
+from scenegen.field.field import RadianceField, choose_cpu_threads
+from scenegen.kernels import prebuild_cpu_kernels
+from scenegen.render.estimator import OccupancyGrid
+from scenegen.render.marching import ray_aabb
 from scenegen.render.renderer import Renderer
 from scenegen.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
 from scenegen.train.config import TrainConfig
@@ -200,8 +202,6 @@ def pixel_footprint_resolution(cams, bounded: bool, oversample: float = 2.5) -> 
     and half the forward distance to the box wall for cameras inside it (rooms); the 25th percentile over cameras
     favours the closer views. Clamped to [256, 4096].
     """
-    from scenegen.render.marching import ray_aabb
-
     o = cams.c2w[:, :, 3].float().cpu()
     fwd = -cams.c2w[:, :, 2].float().cpu()
     fwd = fwd / fwd.norm(dim=-1, keepdim=True).clamp_min(1e-9)
@@ -266,11 +266,10 @@ class Trainer:
     # ----------------------------------------------------------------------------------------------------------
     def setup(self) -> None:
         from scenegen.data.dataset import compute_scene_transform
-        from scenegen.field.encoding import prebuild_cpu_kernel
 
         cfg = self.cfg
         if self.device.type == "cpu":
-            prebuild_cpu_kernel()  # compiles (first run only) while the dataset loads
+            prebuild_cpu_kernels()  # compiles (first run only) while the dataset loads
         run = Path(cfg.output)
         self.run_dir = run
         ckpt_path = run / "checkpoints" / "latest.pt"
@@ -309,8 +308,6 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # the field's initialisation: same --seed, same run
         self.field, self.grid, self.renderer = build_renderer(cfg, bounded, len(ds), self.device)
         if self.device.type == "cpu" and cfg.threads <= 0:
-            from scenegen.field.field import choose_cpu_threads
-
             cfg.threads = choose_cpu_threads(self.field)  # saved with the config: a resumed run uses the same
         elif cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
@@ -427,13 +424,8 @@ class Trainer:
         cfg = self.cfg
         gen = torch.Generator(device=self.device)
         gen.manual_seed(cfg.seed * 1_000_003 + self.step)
-        young = self.step < 256
-        every = max(1, cfg.grid_update_every // 4) if young else cfg.grid_update_every
-        if self.step > 0 and self.step % every == 0:
-            # Instant-NGP schedule: random cells plus occupied ones; more often while the grid is young, so
-            # empty space is pruned within the first few dozen steps.
-            n_cells = self.grid.resolution**3 // (8 if young else 16)
-            self.grid.update(self.field.density, n_cells=n_cells, generator=gen)
+        # the occupancy grid's refresh (Instant-NGP's schedule) draws its random cells first
+        self.grid.update_every_n_steps(self.step, self.field.density, cfg.grid_update_every, generator=gen)
         lr = self.set_lr()
         depth_w = self.depth_weight()
         frame, u, v, pix, zdepth = self.bank.sample(self.num_rays, gen, sparse=depth_w > 0)

@@ -204,9 +204,9 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
     t0 = time.time()
     timings = {}
 
-    from scenegen.field.encoding import prebuild_cpu_kernel
+    from scenegen.kernels import prebuild_cpu_kernels
 
-    prebuild_cpu_kernel()  # the first run compiles the C++ kernels: overlap that with the dataset synthesis
+    prebuild_cpu_kernels()  # the first run compiles the C++ kernels: overlap that with the dataset synthesis
     brief = cfg.prompt or DEFAULT_BRIEF
     console.print(f"[bold]1/4[/] generating the apartment from its brief: [italic]{brief}[/]")
     spec = parse_brief(brief, seed=cfg.seed)

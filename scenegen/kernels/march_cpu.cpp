@@ -1,7 +1,7 @@
 // Ray marching through the occupancy bitfield, CPU kernel (packed samples).
 //
 // Hand-written because marching is the sampler at the product's core: the pure-PyTorch reference
-// (scenegen.render.marching.RayMarcher.march_reference) materialises every candidate step of every ray as a
+// (scenegen.kernels._torch_impl.march) materialises every candidate step of every ray as a
 // dense (rays, steps) tensor and gathers the grid for all of them, which costs as much as the field itself on
 // CPU. Here each ray walks its own step sequence, looks its cells up in the bitfield and emits only the
 // occupied samples. Two passes (count, then fill after a prefix sum) keep the output packed and ray-sorted
@@ -135,7 +135,7 @@ inline int64_t walk(const Ray& r, const Grid& g, const float* seq, int64_t n_ste
 
 // origins, dirs (R, 3); t_start, t_end, jitter (R,) float; k_start (R,) int64 first step per ray; bits: bool
 // bitfield (res^3) or an empty tensor; mips: n_mips coarser levels of it, concatenated (see
-// OccupancyGrid.mips); seq (M+1,) step sequence. limit: max occupied samples per ray (-1 all).
+// scenegen.kernels.bitfield_mips); seq (M+1,) step sequence. limit: max occupied samples per ray (-1 all).
 // Returns ray_idx (S,) int64, t0 (S,), t1 (S,), next_k (R,) int64.
 std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torch::Tensor t_start,
                                  torch::Tensor t_end, torch::Tensor jitter, torch::Tensor k_start,

@@ -2,7 +2,7 @@
 //
 // Hand-written because the encoding is where CPU training time goes and neither eager PyTorch
 // (gathers + index_put backward) nor torch.compile fuse it well on CPU. The maths is identical to
-// scenegen.field.encoding.hash_encode (the pure-PyTorch reference the tests compare against).
+// scenegen.kernels._torch_impl.hash_encode (the pure-PyTorch reference the tests compare against).
 //
 // Forward is parallel over points. Backward is parallel over levels: each level owns a disjoint slice
 // of the table, so threads never write the same entry and no atomics are needed.

@@ -1,9 +1,12 @@
-"""Occupancy grid for empty-space skipping (Instant-NGP / nerfacc ``OccGridEstimator`` style).
+"""The occupancy grid, the renderer's transmittance estimator for empty-space skipping (Instant-NGP / nerfacc's
+``OccGridEstimator``).
 
 A dense grid of ``resolution^3`` cells holds an exponential moving average of the field's density; a bitfield
 (bool tensor) marks cells worth sampling. Bounded scenes: the grid covers the field box [-1, 1]^3. Unbounded
 scenes: the grid covers the contracted space [-2, 2]^3, so one grid spans all of R^3 with cells growing with
-distance (the role of Instant-NGP's cascades).
+distance (the role of Instant-NGP's cascades). Training refreshes it with :meth:`OccupancyGrid.update_every_n_steps`
+(Instant-NGP's schedule); the marcher (:mod:`scenegen.render.marching`) reads its bitfield and the bitfield's mip
+pyramid.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from scenegen.field.field import contract
+from scenegen.kernels import bitfield_mips, grid_cell_index
 
 
 class OccupancyGrid(nn.Module):
@@ -70,19 +73,9 @@ class OccupancyGrid(nn.Module):
         self.binary &= self.allowed
 
     # --- geometry -------------------------------------------------------------------------------------------
-    def _grid_coords(self, x: Tensor) -> Tensor:
-        """Field coordinates (..., 3) -> continuous grid coordinates in [0, resolution)."""
-        if not self.bounded:
-            x = contract(x)
-        return (x + self.extent) * (self.resolution / (2 * self.extent))
-
     def cell_index(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Flat cell index (...,) and an inside-the-domain mask for field points x (..., 3)."""
-        g = self._grid_coords(x)
-        inside = ((g >= 0) & (g < self.resolution)).all(-1)
-        gi = g.long().clamp(0, self.resolution - 1)
-        r = self.resolution
-        return (gi[..., 0] * r + gi[..., 1]) * r + gi[..., 2], inside
+        return grid_cell_index(x, self.resolution, self.extent, not self.bounded)
 
     def occupied(self, x: Tensor) -> Tensor:
         """Bool (...,): the point lies in an occupied cell of the domain."""
@@ -103,6 +96,28 @@ class OccupancyGrid(nn.Module):
         return y
 
     # --- updates --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def update_every_n_steps(
+        self,
+        step: int,
+        density_fn: Callable[[Tensor], Tensor],
+        every_n_steps: int = 16,
+        young_steps: int = 256,
+        generator: torch.Generator | None = None,
+    ) -> bool:
+        """Training's refresh schedule (Instant-NGP's): at step ``step`` (> 0), every ``every_n_steps`` steps,
+        re-evaluate ``resolution^3 / 16`` random cells plus as many occupied ones (:meth:`update`); while the grid
+        is young (``step < young_steps``) four times as often and twice as many cells, so empty space is pruned
+        within the first few dozen steps. Draws its random cells from ``generator``. Returns whether it updated.
+        """
+        young = step < young_steps
+        every = max(1, every_n_steps // 4) if young else every_n_steps
+        if step <= 0 or step % every != 0:
+            return False
+        n_cells = self.resolution**3 // (8 if young else 16)
+        self.update(density_fn, n_cells=n_cells, generator=generator)
+        return True
+
     @torch.no_grad()
     def update(
         self,
@@ -189,14 +204,7 @@ class OccupancyGrid(nn.Module):
         cache = getattr(self, "_mips_cache", None)
         if cache is not None and cache[0] == key:
             return cache[1], cache[2]
-        r = self.resolution
-        cur = self.binary.reshape(1, 1, r, r, r).float()
-        out, n = [], 0
-        while n < levels and cur.shape[-1] % 2 == 0 and cur.shape[-1] >= 2:
-            cur = torch.nn.functional.max_pool3d(cur, 2)
-            out.append(cur.reshape(-1) > 0)
-            n += 1
-        flat = torch.cat(out) if out else torch.zeros(0, dtype=torch.bool, device=self.binary.device)
+        flat, n = bitfield_mips(self.binary, self.resolution, levels)
         self._mips_cache = (key, flat, n)
         return flat, n
 
@@ -206,7 +214,7 @@ class OccupancyGrid(nn.Module):
 
 
 def uncontract(y: Tensor) -> Tensor:
-    """Inverse of :func:`scenegen.field.field.contract` (L-inf), for y in [-2, 2]^3."""
+    """Inverse of :func:`scenegen.kernels.contract` (L-inf), for y in [-2, 2]^3."""
     mag = y.abs().amax(-1, keepdim=True)
     safe = mag.clamp(1.0, 2.0 - 1e-4)
     return torch.where(mag <= 1.0, y, y / safe / (2.0 - safe))
