@@ -150,7 +150,7 @@ def read_colmap_model(model_dir: str | Path) -> PosedImages:
 
 def read_llff(root: str | Path) -> tuple[PosedImages, Path]:
     """``poses_bounds.npy`` + images folder -> posed images (through the LLFF parser) and the image folder."""
-    from scenegen.data.llff import parse_llff
+    from scenegen.data.formats.llff import parse_llff
 
     ds = parse_llff(Path(root))
     cams = ds.cameras
