@@ -153,6 +153,7 @@ def make_demo_scene(seed: int = 0) -> SynthScene:
         point_lights=[(np.array([0.0, 0.2, z1 - 0.2]), np.array([2.6, 2.4, 2.1]))],
         ambient=np.array([0.42, 0.44, 0.48]),
         seed=int(seed),
+        materials=b.materials,
     )
 
 
@@ -315,6 +316,7 @@ def make_two_room_scene(seed: int = 0) -> SynthScene:
         ],
         ambient=np.array([0.42, 0.44, 0.48]),
         seed=int(seed),
+        materials=b.materials,
     )
 
 

@@ -307,8 +307,8 @@ def parse_c2w(value: Any, file: Path, field: str) -> np.ndarray:
     """A 4x4 (or 3x4) camera-to-world matrix from JSON -> float64 (3, 4).
 
     Raises:
-        InputError: wrong shape, non-numeric entries (bools and strings too), non-finite entries, a bottom row other than [0, 0, 0, 1], or a
-            singular (or wildly non-rotational) 3x3 part.
+        InputError: wrong shape, non-numeric entries (bools and strings too), non-finite entries, a bottom row
+            other than [0, 0, 0, 1], or a singular (or wildly non-rotational) 3x3 part.
     """
     if not (isinstance(value, (list, tuple)) and value and all(isinstance(r, (list, tuple)) for r in value)):
         raise InputError(f"expected a 4x4 matrix of numbers, got {describe(value)}", file=file, field=field)

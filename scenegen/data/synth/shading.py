@@ -186,13 +186,15 @@ def _to_srgb8(linear: np.ndarray) -> np.ndarray:
     return np.clip(np.round(255.0 * x ** (1 / 2.2)), 0, 255).astype(np.uint8)
 
 
-def render_views(scene: SynthScene, cameras: Cameras, chunk_rays: int = 300_000, on_chunk=None) -> tuple[np.ndarray, np.ndarray]:
+def render_views(
+    scene: SynthScene, cameras: Cameras, chunk_rays: int = 300_000, on_chunk=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Render every camera with Open3D ray casting and procedural shading.
 
     Rays are exactly those of :meth:`Cameras.camera_rays` (pixel centres; any camera model of ``cameras``).
 
     Args:
-        scene: from :func:`make_demo_scene`.
+        scene: the scene (its mesh, materials and lights).
         cameras: N cameras that all have the same width W and height H.
         chunk_rays: how many primary rays are shaded at once (memory bound).
         on_chunk: optional callback ``(views done, views total)`` after each chunk (progress bars).
