@@ -62,7 +62,7 @@ def synthesize_dataset(
     n_total = n_train + n_test
     cams = cameras
     if cams is None or len(cams) != n_total:
-        raise ValueError(f"synthesize_dataset: {len(cams)} cameras for {n_total} views")
+        raise ValueError(f"synthesize_dataset: {0 if cams is None else len(cams)} cameras for {n_total} views")
     if progress:
         with Progress(TextColumn("[bold]render views"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console) as bar:
