@@ -8,17 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-
-def look_at(eye: np.ndarray, target=(0.0, 0.0, 0.0), up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """4x4 OpenGL camera-to-world looking from ``eye`` at ``target``."""
-    f = np.asarray(target, float) - eye
-    f /= np.linalg.norm(f)
-    r = np.cross(f, up)
-    r /= np.linalg.norm(r)
-    u = np.cross(r, f)
-    m = np.eye(4)
-    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = r, u, -f, eye
-    return m
+from scenegen.cameras.poses import look_at_c2w
 
 
 def render_checker_cube(c2w: np.ndarray, size: int, focal: float) -> np.ndarray:
@@ -60,7 +50,7 @@ def make_cube_dataset(root: Path, n_train: int = 40, n_test: int = 6, size: int 
             v = rng.normal(size=3)
             v[2] = abs(v[2]) * 0.8 - 0.2
             eye = v / np.linalg.norm(v) * 2.6
-            c2w = look_at(eye)
+            c2w = look_at_c2w(eye, (0.0, 0.0, 0.0))
             Image.fromarray(render_checker_cube(c2w, size, focal)).save(root / split / f"r_{k}.png")
             frames.append({"file_path": f"./{split}/r_{k}", "transform_matrix": c2w.tolist()})
         (root / f"transforms_{split}.json").write_text(json.dumps({"camera_angle_x": 0.69, "frames": frames}))

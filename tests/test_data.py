@@ -395,7 +395,7 @@ def test_error_malformed_json(tmp_path):
     (root / "transforms.json").write_text("\n".join(text))
     with pytest.raises(InputError) as e:
         load_dataset(root)
-    one_line_error(e, "transforms.json", "line 5 column", "malformed JSON")
+    one_line_error(e, "transforms.json", "line 5 column", "not valid JSON")  # core.validate.read_json wording
 
 
 def test_error_missing_image(tmp_path):

@@ -30,7 +30,7 @@ FPS = 30.0
 
 @pytest.fixture(scope="module")
 def two_room():
-    from scenegen.data.synth import make_two_room_scene
+    from synth_rooms import make_two_room_scene
 
     return make_two_room_scene(seed=0)
 
@@ -167,7 +167,7 @@ def test_auto_walkthrough_errors():
 
 @needs_o3d
 def test_auto_walkthrough_trained_run(tmp_path, two_room):
-    from scenegen.data.synth import synthesize_dataset
+    from synth_rooms import synthesize_demo_dataset as synthesize_dataset
     from scenegen.paths.auto import auto_walkthrough
     from scenegen.paths.interpolate import sample_path
     from scenegen.paths.scene_volume import SceneVolume
@@ -196,7 +196,7 @@ def test_auto_walkthrough_trained_run(tmp_path, two_room):
 
 
 def _straight(p0, p1, n: int, target_offset=(0.0, 0.0, 0.0)) -> np.ndarray:
-    from scenegen.data.synth import look_at_c2w
+    from scenegen.cameras.poses import look_at_c2w
 
     p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
     d = (p1 - p0) / np.linalg.norm(p1 - p0)

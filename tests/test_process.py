@@ -12,8 +12,10 @@ import torch
 pycolmap = pytest.importorskip("pycolmap")
 
 from scenegen.cli.main import main  # noqa: E402
+from scenegen.cameras.poses import look_at_c2w  # noqa: E402
 from scenegen.data import synth  # noqa: E402
 from scenegen.data.capture.colmap import orient, similarity_align  # noqa: E402
+from synth_rooms import make_demo_scene  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -23,12 +25,12 @@ def capture(tmp_path_factory):
     """36 photos of the textured demo room from known poses: a loop around the room at eye height, each looking
     across the room at the furniture and the wall art opposite (neighbouring views overlap by most of the frame)."""
     root = tmp_path_factory.mktemp("capture")
-    scene = synth.make_demo_scene(0)
+    scene = make_demo_scene(0)
     n = 36
     a = 2 * np.pi * np.arange(n) / n
     eyes = np.stack([1.6 * np.cos(a), 1.1 * np.sin(a), 1.4 + 0.1 * np.sin(3 * a)], 1)
     targets = np.stack([-1.2 * np.cos(a + 0.35), -0.9 * np.sin(a + 0.35), np.full(n, 0.7)], 1)
-    c2w = np.stack([synth.look_at_c2w(e, t) for e, t in zip(eyes, targets)])
+    c2w = np.stack([look_at_c2w(e, t) for e, t in zip(eyes, targets)])
     cams = synth.cameras_from_c2w(c2w, 400, 300, 75.0)
     rgb, _ = synth.render_views(scene, cams)
     from PIL import Image

@@ -1,4 +1,4 @@
-"""Tests of the mesh -> posed dataset synthesiser (scenegen.data.synth)."""
+"""Tests of the mesh -> posed dataset synthesiser (scenegen.data.synth) on the hand-built test rooms."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from scenegen.data import _o3d
+from scenegen.data.synth import o3d as _o3d
 from scenegen.core.errors import MissingDependencyError
 
 try:  # the rendering tests need a working open3d; the error-message tests do not
@@ -26,7 +26,7 @@ needs_o3d = pytest.mark.skipif(not HAVE_O3D, reason="open3d is not importable")
 
 @pytest.fixture(scope="module")
 def scene():
-    from scenegen.data.synth import make_demo_scene
+    from synth_rooms import make_demo_scene
 
     return make_demo_scene(seed=0)
 
@@ -88,7 +88,8 @@ def test_scene_is_metric_room(scene):
 
 @needs_o3d
 def test_depth_of_a_wall_is_plane_distance(scene):
-    from scenegen.data.synth import cameras_from_c2w, look_at_c2w, render_views
+    from scenegen.cameras.poses import look_at_c2w
+    from scenegen.data.synth import cameras_from_c2w, render_views
 
     # Camera 2.5 m from the east wall (x = 2.5), looking at a bare patch between the shelf and the poster.
     c2w = look_at_c2w([0.0, -0.15, 1.5], [2.5, -0.15, 1.5])
@@ -100,7 +101,8 @@ def test_depth_of_a_wall_is_plane_distance(scene):
 
 @needs_o3d
 def test_depth_matches_independent_ray_cast(scene):
-    from scenegen.data.synth import default_demo_cameras, render_views
+    from scenegen.data.synth import render_views
+    from synth_rooms import default_demo_cameras
 
     cams = default_demo_cameras(scene, 4, width=32, height=24, seed=3)
     _, depth = render_views(scene, cams)
@@ -115,7 +117,8 @@ def test_depth_matches_independent_ray_cast(scene):
 
 @needs_o3d
 def test_images_are_textured(scene):
-    from scenegen.data.synth import default_demo_cameras, render_views
+    from scenegen.data.synth import render_views
+    from synth_rooms import default_demo_cameras
 
     cams = default_demo_cameras(scene, 6, width=80, height=60, seed=1)
     rgb, depth = render_views(scene, cams)
@@ -130,7 +133,8 @@ def test_images_are_textured(scene):
 
 @needs_o3d
 def test_rendering_is_deterministic(scene):
-    from scenegen.data.synth import default_demo_cameras, render_views
+    from scenegen.data.synth import render_views
+    from synth_rooms import default_demo_cameras
 
     cams = default_demo_cameras(scene, 2, width=32, height=24, seed=5)
     a, da = render_views(scene, cams)
@@ -143,7 +147,8 @@ def test_rendering_is_deterministic(scene):
 
 @needs_o3d
 def test_cameras_are_in_free_space(scene):
-    from scenegen.data.synth import default_demo_cameras, demo_tour_path_c2w, free_space_mask
+    from scenegen.data.synth import free_space_mask
+    from synth_rooms import default_demo_cameras, demo_tour_path_c2w
 
     cams = default_demo_cameras(scene, 30, seed=0)
     centers = cams.centers.double().numpy()
@@ -170,7 +175,9 @@ def test_cameras_are_in_free_space(scene):
 
 @needs_o3d
 def test_synthesize_dataset(scene, tmp_path):
-    from scenegen.data.synth import default_demo_cameras, render_views, synthesize_dataset
+    from scenegen.data.synth import render_views
+    from synth_rooms import default_demo_cameras
+    from synth_rooms import synthesize_demo_dataset as synthesize_dataset
 
     out = synthesize_dataset(scene, tmp_path / "ds", n_train=6, n_test=2, width=48, height=36, seed=7)
     meta = json.loads((out / "transforms.json").read_text())

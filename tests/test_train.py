@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from scenegen.data.loader import load_dataset
-from scenegen.data.synth import synthesize_dataset
+from synth_rooms import synthesize_demo_dataset as synthesize_dataset
 from scenegen.train.config import TrainConfig
 from scenegen.train.evaluate import evaluate
 from scenegen.train.run import load_run

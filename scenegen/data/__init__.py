@@ -1,6 +1,5 @@
 """Posed-image datasets: parsers for Blender, nerfstudio, Instant-NGP and LLFF data -> :class:`SceneDataset`."""
 
-from scenegen.data.blender import parse_blender
 from scenegen.data.dataset import (
     CAMERA_RADIUS,
     SceneDataset,
@@ -8,10 +7,11 @@ from scenegen.data.dataset import (
     camera_focus_point,
     compute_scene_transform,
 )
+from scenegen.data.formats.blender import parse_blender
+from scenegen.data.formats.llff import parse_llff
+from scenegen.data.formats.nerfstudio import parse_transforms
 from scenegen.data.images import load_image
-from scenegen.data.llff import parse_llff
 from scenegen.data.loader import BACKGROUNDS, FORMATS, apply_downscale, detect_format, load_dataset
-from scenegen.data.nerfstudio import parse_transforms
 
 __all__ = [
     "BACKGROUNDS",

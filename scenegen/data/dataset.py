@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from scenegen.cameras.cameras import Cameras
 from scenegen.core.errors import InputError
+from scenegen.core.validate import describe
+from scenegen.data.images import load_depth, load_downscaled_image, load_mask, resize_depth, resize_mask
 
 
 @dataclass
@@ -141,8 +145,6 @@ class SceneDataset:
         Raises:
             InputError: the file is missing/corrupt or its size differs from the camera's.
         """
-        from scenegen.data.images import load_downscaled_image
-
         return load_downscaled_image(
             self.root,
             self.image_paths[i],
@@ -155,8 +157,6 @@ class SceneDataset:
 
     def has_alpha(self, i: int) -> bool:
         """True when frame ``i``'s image has an alpha channel (reads the file header)."""
-        from PIL import Image
-
         with Image.open(self.image_paths[i]) as im:
             return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
 
@@ -181,8 +181,6 @@ class SceneDataset:
 
     def load_mask(self, i: int) -> np.ndarray | None:
         """bool (H, W) mask of frame ``i`` (True = use the pixel), or None when the frame has no mask."""
-        from scenegen.data.images import load_mask, resize_mask
-
         path = self.mask_paths[i] if self.mask_paths else None
         if path is None:
             return None
@@ -193,8 +191,6 @@ class SceneDataset:
 
     def load_depth(self, i: int) -> np.ndarray | None:
         """float32 (H, W) depth of frame ``i`` in world units (resized nearest to the image), or None."""
-        from scenegen.data.images import load_depth, resize_depth
-
         path = self.depth_paths[i] if self.depth_paths else None
         if path is None:
             return None
@@ -303,67 +299,29 @@ def compute_scene_transform(ds: SceneDataset) -> SceneTransform:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# Helpers shared by the parsers (scenegen.data.blender / nerfstudio / llff)
+# Helpers shared by the parsers (scenegen.data.formats.blender / nerfstudio / llff)
 # ------------------------------------------------------------------------------------------------------------------
-
-
-def read_json(path: str | Path) -> dict:
-    """Parse a JSON file that must hold an object.
-
-    Raises:
-        InputError: unreadable file, malformed JSON (field "line L column C"), or a top level that is not an
-            object.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read file: {' '.join(str(e).split())}", file=path) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON: {e.msg}", file=path, field=f"line {e.lineno} column {e.colno}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"expected a JSON object at the top level, got {type(data).__name__}", file=path)
-    return data
-
-
-def json_number(value: Any, file: Path, field: str, *, positive: bool = False) -> float:
-    """A finite JSON number (bools rejected), optionally > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"expected a number, got {json.dumps(value)[:40]}", file=file, field=field)
-    v = float(value)
-    if not math.isfinite(v):
-        raise InputError(f"expected a finite number, got {v}", file=file, field=field)
-    if positive and v <= 0:
-        raise InputError(f"expected a positive number, got {v}", file=file, field=field)
-    return v
-
-
-def json_int_size(value: Any, file: Path, field: str) -> int:
-    """An image size in pixels: a positive whole number (270 and 270.0 both accepted)."""
-    v = json_number(value, file, field, positive=True)
-    if abs(v - round(v)) > 1e-6:
-        raise InputError(f"expected a whole number of pixels, got {v}", file=file, field=field)
-    return int(round(v))
 
 
 def parse_c2w(value: Any, file: Path, field: str) -> np.ndarray:
     """A 4x4 (or 3x4) camera-to-world matrix from JSON -> float64 (3, 4).
 
     Raises:
-        InputError: wrong shape, non-numeric or non-finite entries, a bottom row other than [0, 0, 0, 1], or a
-            singular (or wildly non-rotational) 3x3 part.
+        InputError: wrong shape, non-numeric entries (bools and strings too), non-finite entries, a bottom row
+            other than [0, 0, 0, 1], or a singular (or wildly non-rotational) 3x3 part.
     """
-    try:
-        m = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("expected a 4x4 matrix of numbers", file=file, field=field) from None
-    if m.shape not in ((4, 4), (3, 4)):
-        raise InputError(f"expected a 4x4 matrix, got shape {list(m.shape)}", file=file, field=field)
-    return check_c2w(m, file, field)
+    if not (isinstance(value, (list, tuple)) and value and all(isinstance(r, (list, tuple)) for r in value)):
+        raise InputError(f"expected a 4x4 matrix of numbers, got {describe(value)}", file=file, field=field)
+    lengths = sorted({len(r) for r in value})
+    if len(value) not in (3, 4) or lengths != [4]:
+        shape = [len(value), *lengths] if len(lengths) == 1 else f"{len(value)} rows of lengths {lengths}"
+        raise InputError(f"expected a 4x4 matrix, got shape {shape}", file=file, field=field)
+    for i, row in enumerate(value):
+        for j, x in enumerate(row):
+            if isinstance(x, bool) or not isinstance(x, (int, float)):  # NaN and infinity: check_c2w names them
+                raise InputError(f"expected a 4x4 matrix of numbers, element [{i}][{j}] is {describe(x)}", file=file,
+                                 field=field)
+    return check_c2w(np.array(value, dtype=np.float64), file, field)
 
 
 def check_c2w(m: np.ndarray, file: Path, field: str) -> np.ndarray:
@@ -401,8 +359,6 @@ IMAGE_LIKE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"
 
 
 def _normpath(p: Path) -> str:
-    import os
-
     return os.path.normpath(str(p))
 
 

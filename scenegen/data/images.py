@@ -12,7 +12,7 @@ Conventions:
 
 Downscaling (``--downscale N``) resizes images with Pillow's BOX filter (area average: each output pixel is the
 mean of its footprint, alpha-premultiplied for RGBA), masks and depths with NEAREST (no mixed values at edges).
-Downscaled images are cached as PNG (see :func:`cache_path`), written atomically (temporary file + ``os.replace``).
+Downscaled images are cached as PNG (see :func:`cache_path`), written atomically by :func:`scenegen.core.io.write_png`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from scenegen.core.io import atomic_output
 from scenegen.core.errors import InputError
+from scenegen.core.io import write_png
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr")
 
@@ -303,40 +303,6 @@ def cache_path(root: str | Path, path: str | Path, downscale: int) -> Path:
     return base / (str(rel) + ".png")
 
 
-def write_png_atomic(img: np.ndarray, dest: Path) -> None:
-    """Write uint8 (H, W, 3|4) ``img`` to ``dest`` as PNG atomically (alpha kept)."""
-    mode = "RGBA" if img.shape[-1] == 4 else "RGB"
-    with atomic_output(dest, "image") as f:
-        Image.fromarray(np.ascontiguousarray(img), mode=mode).save(f, format="PNG", compress_level=1)
-
-
-def to_uint8(image) -> np.ndarray:
-    """(H, W, 3) uint8 RGB from a uint8 array or a float array/tensor in [0, 1] (clipped, NaN -> 0).
-
-    Accepts numpy arrays and torch tensors of shape (H, W, 3), or (H, W, 4) (alpha dropped).
-    """
-    if hasattr(image, "detach"):  # a torch tensor
-        image = image.detach().cpu().numpy()
-    a = np.asarray(image)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W, 3) image, got shape {a.shape}")
-    a = a[:, :, :3]
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"expected uint8 or float image, got {a.dtype}")
-    a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def write_png(path: str | Path, image) -> Path:
-    """Write an RGB image as PNG atomically; ``image`` (H, W, 3) uint8, or float in [0, 1] (array or tensor)."""
-    path = Path(path)
-    with atomic_output(path, "image") as f:
-        Image.fromarray(to_uint8(image), mode="RGB").save(f, format="PNG", compress_level=4)
-    return path
-
-
 def load_downscaled_image(
     root: str | Path,
     path: str | Path,
@@ -384,7 +350,7 @@ def load_downscaled_image(
     full = load_image(path, expected_hw=full_hw, field=field, size_field=size_field)
     small = resize_image(full, tw, th)
     try:
-        write_png_atomic(small, cached)
+        write_png(cached, small, compress_level=1)
     except OSError:
         pass
     return small

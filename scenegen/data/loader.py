@@ -1,10 +1,10 @@
 """Dataset format detection and loading: the one entry point the CLI and trainer use.
 
-Formats (``SceneDataset.kind``):
-  * "blender":      ``transforms_{train,val,test}.json`` (any non-empty subset) -- :mod:`scenegen.data.blender`
-  * "nerfstudio":   ``transforms.json`` written by ns-process-data        -- :mod:`scenegen.data.nerfstudio`
-  * "instant-ngp":  ``transforms.json`` written by instant-ngp's colmap2nerf -- :mod:`scenegen.data.nerfstudio`
-  * "llff":         ``poses_bounds.npy`` + ``images*/``                   -- :mod:`scenegen.data.llff`
+Formats (``SceneDataset.kind``), parsed by the modules of :mod:`scenegen.data.formats`:
+  * "blender":      ``transforms_{train,val,test}.json`` (any non-empty subset) -- ``formats.blender``
+  * "nerfstudio":   ``transforms.json`` written by ns-process-data              -- ``formats.nerfstudio``
+  * "instant-ngp":  ``transforms.json`` written by instant-ngp's colmap2nerf    -- ``formats.nerfstudio``
+  * "llff":         ``poses_bounds.npy`` + ``images*/``                         -- ``formats.llff``
 
 In a folder, ``transforms.json`` wins over Blender split files, which win over ``poses_bounds.npy``.
 """
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import torch
 
-from scenegen.data.blender import is_blender, parse_blender
-from scenegen.data.dataset import SceneDataset, read_json
-from scenegen.data.llff import POSES_FILE, is_llff, parse_llff
-from scenegen.data.nerfstudio import parse_transforms, transforms_flavour
 from scenegen.core.errors import InputError
+from scenegen.core.validate import read_json_object
+from scenegen.data.dataset import SceneDataset
+from scenegen.data.formats.blender import is_blender, parse_blender
+from scenegen.data.formats.llff import POSES_FILE, is_llff, parse_llff
+from scenegen.data.formats.nerfstudio import parse_transforms, transforms_flavour
 
 FORMATS = ("blender", "nerfstudio", "instant-ngp", "llff")
 BACKGROUNDS = ("white", "black", "random")
@@ -46,13 +47,13 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
         if _BLENDER_FILE.fullmatch(path.name):
             return "blender", path.parent
         if path.suffix.lower() == ".json":
-            return transforms_flavour(read_json(path)), path
+            return transforms_flavour(read_json_object(path)), path
         raise InputError(
             "not a dataset file (expected transforms.json, transforms_<split>.json or poses_bounds.npy)", file=path
         )
     if (path / "transforms.json").is_file():
         json_path = path / "transforms.json"
-        return transforms_flavour(read_json(json_path)), json_path
+        return transforms_flavour(read_json_object(json_path)), json_path
     if is_blender(path):
         return "blender", path
     if is_llff(path):

@@ -410,7 +410,7 @@ def preview_png(
     """
     from PIL import Image, ImageDraw
 
-    from scenegen.data.images import write_png
+    from scenegen.core.io import write_png
 
     cams = _as_c2w(c2w, "c2w")
     kf = _as_c2w(keyframes_c2w, "keyframes_c2w")
@@ -659,7 +659,7 @@ def contact_sheet_png(
     """
     from PIL import Image, ImageDraw
 
-    from scenegen.data.images import to_uint8, write_png
+    from scenegen.core.io import to_uint8, write_png
 
     if len(frames) == 0:
         raise ValueError("contact_sheet_png: no frames")
@@ -721,7 +721,7 @@ def render_contact_frames(
     """
     import torch
 
-    from scenegen.data.images import to_uint8
+    from scenegen.core.io import to_uint8
 
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")

@@ -61,7 +61,7 @@ def _fill_closed_parts(occ: np.ndarray, verts: np.ndarray, faces: np.ndarray, or
     """Set ``occ`` (X, Y, Z) at voxel centres inside each watertight connected component of the mesh."""
     import trimesh
 
-    from scenegen.data._o3d import import_open3d
+    from scenegen.data.synth.o3d import import_open3d
 
     o3d = import_open3d()
     mesh = trimesh.Trimesh(verts, faces, process=False)
@@ -261,7 +261,7 @@ class SceneVolume:
             fill: also occupy voxels whose centre is inside a watertight connected component of the mesh
                 (each tested on its own, so overlapping closed parts are handled).
         """
-        from scenegen.data._o3d import import_open3d
+        from scenegen.data.synth.o3d import import_open3d
 
         mesh = getattr(mesh, "mesh", mesh)
         verts = np.asarray(mesh.vertices, dtype=np.float64)

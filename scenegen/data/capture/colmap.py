@@ -14,13 +14,17 @@ applied is stored as ``applied_transform`` (nerfstudio's key), so nothing is los
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
 from scenegen.core.errors import InputError, MissingDependencyError
+from scenegen.core.io import atomic_write_bytes, atomic_write_text
+from scenegen.data.formats.llff import parse_llff
 
 _OPENCV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -150,8 +154,6 @@ def read_colmap_model(model_dir: str | Path) -> PosedImages:
 
 def read_llff(root: str | Path) -> tuple[PosedImages, Path]:
     """``poses_bounds.npy`` + images folder -> posed images (through the LLFF parser) and the image folder."""
-    from scenegen.data.llff import parse_llff
-
     ds = parse_llff(Path(root))
     cams = ds.cameras
     c2w = np.tile(np.eye(4), (len(ds), 1, 1))
@@ -264,8 +266,6 @@ def apply_transform(posed: PosedImages, T: np.ndarray) -> PosedImages:
 
 def write_ply(path: Path, points: np.ndarray, colors: np.ndarray) -> None:
     """Binary little-endian PLY of coloured points (what nerfstudio's ``sparse_pc.ply`` holds)."""
-    from scenegen.core.io import atomic_write_bytes
-
     n = len(points)
     header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\nproperty float x\nproperty float y\n"
               "property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
@@ -278,8 +278,6 @@ def write_ply(path: Path, points: np.ndarray, colors: np.ndarray) -> None:
 
 def read_ply_points(path: Path) -> np.ndarray:
     """(P, 3) float positions of a PLY point cloud (any layout trimesh reads)."""
-    import trimesh
-
     try:
         pc = trimesh.load(path, process=False)
     except Exception as e:
@@ -294,10 +292,6 @@ def write_sparse_depth(path: Path, posed: PosedImages, image_prefix: str = "imag
     npz arrays: ``file_paths`` (N,) str, ``offsets`` (N + 1,) int64 into ``uvz`` (M, 3) float32 (u, v pixel
     coordinates with pixel centres at +0.5, z-depth) and ``error`` (M,) float32 (pixels).
     """
-    import io
-
-    from scenegen.core.io import atomic_write_bytes
-
     rows, errs, offsets = [], [], [0]
     for c2w, ob in zip(posed.c2w, posed.observations or []):
         if len(ob):
@@ -321,8 +315,6 @@ def write_sparse_depth(path: Path, posed: PosedImages, image_prefix: str = "imag
 def write_transforms(out: Path, posed: PosedImages, image_prefix: str = "images", applied: np.ndarray | None = None,
                      extra: dict | None = None, ply_name: str | None = "sparse_pc.ply") -> Path:
     """nerfstudio ``transforms.json`` (shared intrinsics at the top when all images share one camera)."""
-    from scenegen.core.io import atomic_write_text
-
     shared = all(d == posed.intrinsics[0] for d in posed.intrinsics)
     meta: dict = {}
     if shared:

@@ -18,14 +18,20 @@ Stages (each shows progress; the work folder ``OUT/colmap`` keeps what is done, 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
+import imageio.v3 as iio
 import numpy as np
+from PIL import Image, ImageDraw
+from rich.console import Console
 
+from scenegen.core.errors import InputError
+from scenegen.core.io import atomic_write_text, write_png
 from scenegen.data.capture.colmap import (
     PosedImages,
     apply_transform,
@@ -36,7 +42,6 @@ from scenegen.data.capture.colmap import (
     read_llff,
     write_transforms,
 )
-from scenegen.core.errors import InputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
@@ -90,9 +95,6 @@ def sharpness(gray: np.ndarray) -> float:
 
 def video_frames(video: Path, out_dir: Path, num: int, progress=None) -> tuple[list[str], dict]:
     """Decode ``video`` and keep the sharpest frame of each of ``num`` equal slices; returns names and info."""
-    import imageio.v3 as iio
-    from PIL import Image
-
     # Two passes: containers often misreport their frame count, so the first pass scores every frame (on a
     # half-size grey copy) and the second saves the chosen ones; memory stays at one frame.
     scores: list[float] = []
@@ -117,15 +119,13 @@ def video_frames(video: Path, out_dir: Path, num: int, progress=None) -> tuple[l
     for k, frame in enumerate(iio.imiter(video)):
         if k in want:
             name = f"frame_{k:06d}.png"
-            Image.fromarray(np.asarray(frame)[..., :3]).save(out_dir / name)
+            write_png(out_dir / name, np.asarray(frame)[..., :3])
             names.append(name)
     return names, {"video_frames": n, "kept": len(names)}
 
 
 def copy_photos(src: Path, out_dir: Path) -> tuple[list[str], list[dict]]:
     """Copy readable photos into ``out_dir``; returns kept names and the rejected ones with the reason."""
-    from PIL import Image
-
     files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith("."))
     if not files:
         raise InputError("no photos in this folder (jpg, png, tif, bmp, webp)", file=src, field="--input")
@@ -274,8 +274,6 @@ def _extract(pycolmap, db: Path, image_dir: Path, names: list[str], cfg: Process
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
     with Image.open(path) as im:
         return im.size
 
@@ -318,12 +316,6 @@ def _match_counts(pycolmap, db: Path) -> dict[str, int] | None:
 
 def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
     """Top (X-Y) and side (X-Z) views of the sparse points (grey) and the cameras (dots + viewing direction)."""
-    import io
-
-    from PIL import Image, ImageDraw
-
-    from scenegen.core.io import atomic_write_bytes
-
     cams = posed.c2w[:, :3, 3]
     pts = posed.points
     allp = np.concatenate([cams, pts]) if len(pts) else cams
@@ -347,9 +339,7 @@ def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
             d.ellipse([x0 - 3, y0 - 3, x0 + 3, y0 + 3], fill=(30, 90, 200))
         d.text((k * size + 10, 10), "top (x, y)" if k == 0 else "side (x, z)", fill=(0, 0, 0))
     d.line([(size, 0), (size, size)], fill=(0, 0, 0))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
+    write_png(path, np.asarray(img))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -358,10 +348,6 @@ def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
 
 
 def process(cfg: ProcessConfig, console=None) -> dict:
-    from rich.console import Console
-
-    from scenegen.core.io import atomic_write_text
-
     console = console or Console(stderr=True)
     src, out = Path(cfg.input), Path(cfg.output)
     if not src.exists():
@@ -453,8 +439,6 @@ def process(cfg: ProcessConfig, console=None) -> dict:
 
 def _link_images(src: Path, dst: Path, names: list[str]) -> None:
     """Make ``dst/<name>`` for every image: a hard link where possible, else a copy."""
-    import os
-
     dst.mkdir(parents=True, exist_ok=True)
     for n in names:
         s, d = src / n, dst / n

@@ -14,129 +14,11 @@ import math
 
 import numpy as np
 
-from scenegen.data import synth
 from scenegen.data.prior import vocab
 from scenegen.data.prior.layout import T_EXT, Plan, PlacedRoom, make_plan
+from scenegen.data.prior.materials import prior_materials
 from scenegen.data.prior.spec import SceneSpec
-
-# ---------------------------------------------------------------------------------------------------------------
-# Materials (registered once, by name, into the synthesiser's table)
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _planks(light, dark, plank_w=0.16, plank_len=1.3, seed_off=0):
-    la, da = synth._lin(*light), synth._lin(*dark)
-
-    def tex(p, n, part, sc):
-        row = np.floor(p[:, 1] / plank_w)
-        off = synth._hash01(row, seed=sc.seed + 1 + seed_off) * plank_len
-        xs = (p[:, 0] + off) / plank_len
-        h = synth._hash01(row, np.floor(xs), seed=sc.seed + 2 + seed_off)
-        base = synth._mix(la, da, h)
-        q = p * np.array([0.7, 9.0, 9.0]) + h[:, None] * 17.0
-        grain = np.sin(2 * np.pi * (p[:, 1] / plank_w * 3.0 + 2.5 * synth._fbm(q, sc.seed + 3, 2)))
-        fy, fx = (p[:, 1] / plank_w) % 1.0, xs % 1.0
-        gap = (np.minimum(fy, 1 - fy) * plank_w < 0.005) | (np.minimum(fx, 1 - fx) * plank_len < 0.005)
-        return base * (0.85 + 0.1 * grain)[:, None] * np.where(gap, 0.4, 1.0)[:, None]
-
-    return tex
-
-
-def _tiles(color, size=0.3, grout=(0.75, 0.75, 0.72), seed_off=0):
-    c, g = synth._lin(*color), synth._lin(*grout)
-
-    def tex(p, n, part, sc):
-        # the two coordinates across the surface: drop the axis along the normal
-        ax = np.argmax(np.abs(n), axis=1)
-        u = np.where(ax == 0, p[:, 1], p[:, 0])
-        v = np.where(ax == 2, p[:, 1], p[:, 2])
-        iu, iv = np.floor(u / size), np.floor(v / size)
-        fu, fv = u / size - iu, v / size - iv
-        line = (np.minimum(fu, 1 - fu) * size < 0.004) | (np.minimum(fv, 1 - fv) * size < 0.004)
-        shade = 0.9 + 0.14 * synth._hash01(iu, iv, seed=sc.seed + 81 + seed_off)
-        shade = shade * (0.95 + 0.08 * synth._value_noise(p * 20.0, sc.seed + 82))
-        col = c[None, :] * shade[:, None]
-        return np.where(line[:, None], g, col)
-
-    return tex
-
-
-def _tex_marble(p, n, part, sc):
-    veins = np.abs(np.sin(2 * np.pi * (p[:, 0] * 0.7 + p[:, 1] * 0.4 + 1.8 * synth._fbm(p * 2.5, sc.seed + 91, 4))))
-    base = synth._lin(0.92, 0.91, 0.88)
-    return base[None, :] * (0.72 + 0.28 * np.clip(veins * 1.6, 0, 1))[:, None]
-
-
-def _tex_concrete(p, n, part, sc):
-    blot = synth._fbm(p * 1.5, sc.seed + 93, 4)
-    fine = synth._value_noise(p * 40.0, sc.seed + 94)
-    return synth._lin(0.6, 0.6, 0.58)[None, :] * (0.75 + 0.35 * blot + 0.08 * fine)[:, None]
-
-
-def _tex_carpet(color):
-    c = synth._lin(*color)
-
-    def tex(p, n, part, sc):
-        return c[None, :] * (0.82 + 0.15 * synth._fbm(p * 6.0, sc.seed + 95, 2) + 0.1 * synth._value_noise(p * 90, 96))[:, None]
-
-    return tex
-
-
-def _tex_screen(p, n, part, sc):
-    """A television showing a landscape: sky, hills, a lake (so the screen is not a featureless black box)."""
-    u, v, su, sv = synth._part_uv(p, sc.part_bounds[part])
-    sky = synth._mix(synth._lin(0.95, 0.75, 0.45), synth._lin(0.35, 0.55, 0.85), np.clip(v * 1.4 - 0.2, 0, 1))
-    hill = v < 0.45 + 0.12 * np.sin(u * 9.0) + 0.05 * np.sin(u * 23.0)
-    col = np.where(hill[:, None], synth._lin(0.15, 0.35, 0.18), sky)
-    lake = v < 0.22
-    col = np.where(lake[:, None], synth._lin(0.1, 0.25, 0.45) * (0.9 + 0.2 * np.sin(v * 90))[:, None], col)
-    edge = np.minimum(np.minimum(u * su, (1 - u) * su), np.minimum(v * sv, (1 - v) * sv)) < 0.02
-    return np.where(edge[:, None], synth._lin(0.05, 0.05, 0.05), col) * 0.8
-
-
-def _tex_cabinet(color):
-    c = synth._lin(*color)
-
-    def tex(p, n, part, sc):
-        # door fronts every 60 cm with a dark gap and a bar handle
-        ax = np.argmax(np.abs(n), axis=1)
-        along = np.where(ax == 0, p[:, 1], p[:, 0])
-        f = (along / 0.6) % 1.0
-        gap = np.minimum(f, 1 - f) * 0.6 < 0.004
-        handle = (np.abs(f - 0.5) < 0.15) & (np.abs(((p[:, 2] - 0.1) % 0.72) - 0.62) < 0.012) & (ax != 2)
-        col = c[None, :] * (0.95 + 0.05 * synth._value_noise(p * 10, sc.seed + 97))[:, None]
-        col = np.where(gap[:, None], c * 0.45, col)
-        return np.where(handle[:, None], synth._lin(0.2, 0.2, 0.22), col)
-
-    return tex
-
-
-def register_materials() -> None:
-    """Paints for every colour of the vocabulary, the floors, and the furniture finishes (idempotent)."""
-    for name, rgb in vocab.COLORS.items():
-        synth.register_material(f"paint_{name}", synth._wall(synth._lin(*rgb)))
-    synth.register_material("walnut_floor", _planks((0.5, 0.33, 0.2), (0.3, 0.18, 0.1), 0.14, 1.1, 7))
-    synth.register_material("tiles", _tiles((0.86, 0.84, 0.8), 0.3))
-    synth.register_material("wall_tiles", _tiles((0.8, 0.88, 0.9), 0.15, seed_off=3))
-    synth.register_material("marble", _tex_marble)
-    synth.register_material("concrete", _tex_concrete)
-    synth.register_material("carpet", _tex_carpet((0.62, 0.58, 0.52)))
-    synth.register_material("bedding", synth._fabric(synth._lin(0.95, 0.94, 0.9), 201))
-    synth.register_material("duvet_blue", synth._fabric(synth._lin(0.35, 0.48, 0.7), 203))
-    synth.register_material("duvet_ochre", synth._fabric(synth._lin(0.82, 0.6, 0.25), 205))
-    synth.register_material("linen", synth._fabric(synth._lin(0.75, 0.72, 0.66), 207))
-    synth.register_material("cabinet_white", _tex_cabinet((0.92, 0.92, 0.9)))
-    synth.register_material("cabinet_green", _tex_cabinet((0.32, 0.45, 0.38)))
-    synth.register_material("countertop", _tex_marble)
-    synth.register_material("steel", synth._solid(synth._lin(0.72, 0.73, 0.75), 0.05, 30.0))
-    synth.register_material("porcelain", synth._solid(synth._lin(0.96, 0.96, 0.95)))
-    synth.register_material("mirror", synth._solid(synth._lin(0.55, 0.6, 0.65), 0.15, 3.0))
-    synth.register_material("screen", _tex_screen)
-    synth.register_material("oak", _planks((0.78, 0.6, 0.4), (0.66, 0.48, 0.3), 0.5, 2.0, 11))
-    synth.register_material("mesh_color", synth._solid(synth._lin(0.7, 0.7, 0.7)))
-    for name, info in vocab.STYLES.items():  # the style's accent fabric (armchairs, headboards)
-        synth.register_material(f"fabric_{name}", synth._fabric(synth._lin(*info["fabric"]), 209))
-
+from scenegen.data.synth.scene import SceneBuilder, SynthScene
 
 # ---------------------------------------------------------------------------------------------------------------
 # Furniture (local frame: x along the wall, y into the room from the wall, z up; each item centred on x = 0)
@@ -771,12 +653,12 @@ def _sun(spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
     return d / np.linalg.norm(d), np.array(t["color"], dtype=float)
 
 
-def build_scene(spec: SceneSpec, plan: Plan | None = None) -> tuple[synth.SynthScene, Plan]:
+def build_scene(spec: SceneSpec, plan: Plan | None = None) -> tuple[SynthScene, Plan]:
     """The furnished mesh of ``spec`` (and the plan it was built on; its notes say what did not fit)."""
-    register_materials()
+    materials = prior_materials()
     plan = plan or make_plan(spec)
     rng = np.random.default_rng(spec.seed)
-    b = synth._Builder()
+    b = SceneBuilder(materials)
     _shell(b, plan, spec)
     plan.notes.extend(furnish(b, plan, spec, rng))
     mesh, face_part = b.build()
@@ -789,8 +671,8 @@ def build_scene(spec: SceneSpec, plan: Plan | None = None) -> tuple[synth.SynthS
         power = np.array([2.6, 2.4, 2.1]) * max(0.7, min(2.0, area / 16.0)) * (h / 2.6) ** 2
         lights.append((np.array([c[0], c[1], h - 0.2]), power, r.box(h)))
     aabb = plan.aabb
-    return synth.SynthScene(
+    return SynthScene(
         mesh=mesh, face_part=face_part, parts=b.parts, room_min=aabb[0], room_max=aabb[1], sun_dir=sun_dir,
         sun_color=sun_color, point_lights=lights, ambient=np.array([0.42, 0.44, 0.48]), seed=int(spec.seed),
-        rooms=np.stack([r.box(h) for r in plan.rooms]),
+        rooms=np.stack([r.box(h) for r in plan.rooms]), materials=materials,
     ), plan

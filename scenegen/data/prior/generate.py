@@ -16,9 +16,17 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
+from PIL import Image, ImageDraw
+from rich.console import Console
 
-from scenegen.data import synth
+from scenegen.cameras.poses import look_at_c2w
 from scenegen.core.errors import InputError
+from scenegen.core.io import atomic_write_text, write_png
+from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
+from scenegen.data.prior.build import build_scene
+from scenegen.data.prior.mesh_import import load_model_scene
+from scenegen.data.prior.spec import SceneSpec
+from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, import_open3d, synthesize_dataset
 
 
 @dataclass
@@ -56,7 +64,7 @@ class GenerateConfig:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def room_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 75.0,
+def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 75.0,
                  clearance: float = 0.3):
     """``n`` PINHOLE cameras spread over the rooms (in proportion to floor area, at least 6 a room), at three
     heights (1.0, 1.5 and 1.9 m above the floor, cycled), each looking at a point of its own room 1 m or more
@@ -85,13 +93,13 @@ def room_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed:
                 break
             cand = rng.uniform([lo[0], lo[1], 0], [hi[0], hi[1], 0], size=(max(8 * m, 32), 3))
             cand[:, 2] = zs[(len(eyes) + np.arange(len(cand))) % len(zs)]
-            ok = synth.free_space_mask(scene, cand, clearance)
+            ok = free_space_mask(scene, cand, clearance)
             if scene.rooms is None:  # a model without room boxes: keep points enclosed by it (not outside)
                 ok &= _enclosed(scene, cand)
             eyes.extend(cand[ok][: m - len(eyes)])
         if len(eyes) < m:  # a cramped room: relax the clearance
             cand = rng.uniform(lo + [0.15, 0.15, 0.8], hi - [0.15, 0.15, 0.6], size=(64 * max(m, 1), 3))
-            ok = synth.free_space_mask(scene, cand, 0.12)
+            ok = free_space_mask(scene, cand, 0.12)
             eyes.extend(cand[ok][: m - len(eyes)])
         for eye in eyes[:m]:
             target = None
@@ -111,24 +119,24 @@ def room_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed:
                 pitch = math.degrees(math.atan2(d[2], horiz))
                 if horiz >= 1.0 and -40.0 <= pitch <= 15.0:
                     break
-            mats.append(synth.look_at_c2w(eye, target))
+            mats.append(look_at_c2w(eye, target))
     if len(mats) < n:
         raise InputError(f"could only place {len(mats)} of {n} cameras in the scene's free space",
                          field="--views")
     order = rng.permutation(len(mats))  # rooms interleaved: any prefix of the list covers the whole home
-    return synth.cameras_from_c2w(np.stack(mats)[order], width, height, fov_deg)
+    return cameras_from_c2w(np.stack(mats)[order], width, height, fov_deg)
 
 
-def _enclosed(scene: synth.SynthScene, pts: np.ndarray) -> np.ndarray:
+def _enclosed(scene: SynthScene, pts: np.ndarray) -> np.ndarray:
     """(N,) bool: rays from the point towards +-X, +-Y and up all meet the model (the point is indoors)."""
-    o3d = synth.import_open3d()
+    o3d = import_open3d()
     dirs = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]], dtype=np.float32)
     rays = np.concatenate([np.repeat(pts, len(dirs), 0), np.tile(dirs, (len(pts), 1))], 1).astype(np.float32)
     t = scene.raycaster().cast_rays(o3d.core.Tensor(rays))["t_hit"].numpy().reshape(len(pts), len(dirs))
     return np.isfinite(t).all(1)
 
 
-def orbit_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 50.0):
+def orbit_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 50.0):
     """``n`` cameras around a model seen from outside (a building, an object): on a hemisphere 10-55 degrees
     above the ground, far enough that the whole model fits the view, looking at its centre (jittered)."""
     rng = np.random.default_rng(seed)
@@ -142,8 +150,8 @@ def orbit_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed
     eyes = c + dist * np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], 1)
     eyes[:, 2] = np.maximum(eyes[:, 2], lo[2] + 0.3)
     targets = c + rng.normal(0, 0.08 * radius, (n, 3))
-    mats = np.stack([synth.look_at_c2w(e, t) for e, t in zip(eyes, targets)])
-    return synth.cameras_from_c2w(mats[rng.permutation(n)], width, height, fov_deg)
+    mats = np.stack([look_at_c2w(e, t) for e, t in zip(eyes, targets)])
+    return cameras_from_c2w(mats[rng.permutation(n)], width, height, fov_deg)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -151,14 +159,10 @@ def orbit_cameras(scene: synth.SynthScene, n: int, width: int, height: int, seed
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def plan_picture(scene: synth.SynthScene, cams, path: Path, labels: list[tuple[str, np.ndarray]] | None = None,
+def plan_picture(scene: SynthScene, cams, path: Path, labels: list[tuple[str, np.ndarray]] | None = None,
                  px_per_m: float = 40.0) -> None:
     """A top view: the mesh's floor plan (what a horizontal slice at 1.2 m cuts), the cameras as dots with
     viewing directions, and the room names."""
-    from PIL import Image, ImageDraw
-
-    from scenegen.core.io import atomic_write_bytes
-
     lo, hi = scene.mesh.bounds[0][:2] - 0.5, scene.mesh.bounds[1][:2] + 0.5
     w, h = (np.ceil((hi - lo) * px_per_m)).astype(int)
     # a height map by vertical rays: floor (light), furniture (mid), walls (dark)
@@ -171,7 +175,7 @@ def plan_picture(scene: synth.SynthScene, cams, path: Path, labels: list[tuple[s
     top = min(2.0, ceiling - 0.15)  # under door heads, so doorways show as gaps
     o = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, top)], 1)
     rc = scene.raycaster()
-    o3d = synth.import_open3d()
+    o3d = import_open3d()
     rays = np.concatenate([o, np.tile([0.0, 0.0, -1.0], (len(o), 1))], 1).astype(np.float32)
     res = rc.cast_rays(o3d.core.Tensor(rays))
     t = res["t_hit"].numpy()
@@ -198,11 +202,7 @@ def plan_picture(scene: synth.SynthScene, cams, path: Path, labels: list[tuple[s
     for name, c in labels or []:
         x, y = to_px(c)
         d.text((x - 3 * len(name), y - 6), name, fill=(0, 0, 0))
-    import io
-
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
+    write_png(path, np.asarray(im))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -222,13 +222,6 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
 
 def generate(cfg: GenerateConfig, console=None) -> dict:
     """Run ``scenegen generate``; returns a summary (paths, counts, timings, unknown words, notes)."""
-    from rich.console import Console
-
-    from scenegen.core.io import atomic_write_text
-    from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
-    from scenegen.data.prior.build import build_scene
-    from scenegen.data.prior.spec import SceneSpec
-
     console = console or Console(stderr=True)
     sources = [x for x in (cfg.prompt, cfg.spec, cfg.mesh) if x is not None]
     if len(sources) > 1:
@@ -242,8 +235,6 @@ def generate(cfg: GenerateConfig, console=None) -> dict:
     summary: dict = {"output": str(out)}
     labels = []
     if cfg.mesh is not None:
-        from scenegen.data.prior.mesh_import import load_model_scene
-
         scene, report = load_model_scene(cfg.mesh, up=cfg.up, units=cfg.units, seed=cfg.seed)
         for line in report["warnings"]:
             console.print(f"[yellow]warning:[/] {line}")
@@ -284,9 +275,9 @@ def generate(cfg: GenerateConfig, console=None) -> dict:
     else:
         cams = room_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed, fov_deg=cfg.fov)
     plan_picture(scene, cams, out / "plan.png", labels)
-    synth.synthesize_dataset(scene, out, n_train=cfg.views, n_test=n_test, width=cfg.width, height=cfg.height,
-                             seed=cfg.seed, fov_deg=cfg.fov, cameras=cams, generator=generator,
-                             extra_metadata=extra_meta, progress=cfg.progress, console=console)
+    synthesize_dataset(scene, out, cams, n_train=cfg.views, n_test=n_test, width=cfg.width, height=cfg.height,
+                       seed=cfg.seed, generator=generator, extra_metadata=extra_meta, progress=cfg.progress,
+                       console=console)
     summary.update(views=cfg.views, test_views=n_test, seconds=round(time.time() - t0, 1), plan=str(out / "plan.png"),
                    transforms=str(out / "transforms.json"))
     return summary

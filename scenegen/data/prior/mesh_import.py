@@ -15,9 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
-from scenegen.data import synth
 from scenegen.core.errors import InputError
+from scenegen.data.prior.materials import prior_materials
+from scenegen.data.synth.materials import MESH_COLOR
+from scenegen.data.synth.o3d import import_open3d
+from scenegen.data.synth.scene import Part, SynthScene
 
 SUPPORTED = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 _UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
@@ -55,9 +59,8 @@ def _vertex_colors(geom) -> np.ndarray | None:
     return None
 
 
-def load_model_scene(path: str | Path, up: str = "auto", units: str = "auto", seed: int = 0) -> tuple[synth.SynthScene, dict]:
+def load_model_scene(path: str | Path, up: str = "auto", units: str = "auto", seed: int = 0) -> tuple[SynthScene, dict]:
     """Read a model into a scene for the synthesiser; returns the scene and a report (assumptions, warnings)."""
-    import trimesh
 
     p = Path(path)
     if not p.exists():
@@ -151,27 +154,23 @@ def load_model_scene(path: str | Path, up: str = "auto", units: str = "auto", se
     shift = np.array([-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -lo[2]])
     V = V + shift
     lo, hi = V.min(0), V.max(0)
-    mat = synth._MAT.get("mesh_color")
-    if mat is None:
-        from scenegen.data.prior.build import register_materials
-
-        register_materials()
-        mat = synth._MAT["mesh_color"]
+    materials = prior_materials()
+    mat = materials.index(MESH_COLOR)
     parts = []
     FP = np.concatenate(face_part)
     for k, (name, g) in enumerate(geoms):
         sel = np.unique(F[FP == k])
-        parts.append(synth.Part(name, mat, np.stack([V[sel].min(0), V[sel].max(0)])))
-    mesh = synth.trimesh.Trimesh(V, F, process=False)
+        parts.append(Part(name, mat, np.stack([V[sel].min(0), V[sel].max(0)])))
+    mesh = trimesh.Trimesh(V, F, process=False)
     interior = _is_interior(mesh, lo, hi)
     c = (lo + hi) / 2
     light_z = hi[2] - 0.3 if interior else hi[2] + 2.0
     sun = np.array([-0.35, -1.0, 0.85])
-    scene = synth.SynthScene(
+    scene = SynthScene(
         mesh=mesh, face_part=FP, parts=parts, room_min=lo, room_max=hi, sun_dir=sun / np.linalg.norm(sun),
         sun_color=np.array([2.6, 2.35, 2.0]),
         point_lights=[(np.array([c[0], c[1], light_z]), np.array([2.6, 2.4, 2.1]) * max(1.0, float(np.prod(hi[:2] - lo[:2])) / 20.0))],
-        ambient=np.array([0.5, 0.52, 0.56]), seed=int(seed), vertex_colors=np.clip(C, 0, 1) ** 2.2,
+        ambient=np.array([0.5, 0.52, 0.56]), seed=int(seed), vertex_colors=np.clip(C, 0, 1) ** 2.2, materials=materials,
     )
     report = {
         "file": str(p), "parts": len(geoms), "vertices": int(len(V)), "faces": int(len(F)),
@@ -187,7 +186,7 @@ def _is_interior(mesh, lo, hi, samples: int = 96) -> bool:
     (1.5 m, or mid-height for small models), a quarter or more of random points are enclosed by surfaces in all
     six axis directions without being inside a solid."""
     rng = np.random.default_rng(0)
-    o3 = synth.import_open3d()
+    o3 = import_open3d()
     tm = o3.t.geometry.TriangleMesh()
     tm.vertex.positions = o3.core.Tensor(np.asarray(mesh.vertices, dtype=np.float32))
     tm.triangle.indices = o3.core.Tensor(np.asarray(mesh.faces, dtype=np.int32))

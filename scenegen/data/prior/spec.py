@@ -9,12 +9,12 @@ doors, windows) is derived from it deterministically by :mod:`scenegen.data.prio
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from scenegen.data.prior import vocab
+from scenegen.core import validate
 from scenegen.core.errors import InputError
+from scenegen.data.prior import vocab
 
 SPEC_VERSION = 1
 
@@ -78,9 +78,7 @@ class SceneSpec:
             f = f"rooms[{i}]"
             if not isinstance(r, dict):
                 raise bad(f, "each room must be an object")
-            rtype = r.get("type")
-            if rtype not in vocab.ROOM_TYPES:
-                raise bad(f"{f}.type", f"unknown room type {rtype!r} (known: {', '.join(vocab.ROOM_TYPES)})")
+            rtype = validate.choice(r.get("type"), file, f"{f}.type", vocab.ROOM_TYPES, "room type")
             name = str(r.get("name") or f"{rtype}_{i}")
             if name in names:
                 raise bad(f"{f}.name", f"room name {name!r} is used twice")
@@ -88,35 +86,27 @@ class SceneSpec:
             size = []
             for k in ("width", "depth"):
                 v = r.get(k, vocab.ROOM_TYPES[rtype]["size"][0 if k == "width" else 1])
-                if not _is_num(v) or not (0.8 <= float(v) <= 40.0):
-                    raise bad(f"{f}.{k}", f"must be a number of metres between 0.8 and 40, got {v!r}")
-                size.append(float(v))
+                size.append(validate.in_range(v, file, f"{f}.{k}", 0.8, 40.0, unit="m"))
             floor = r.get("floor")
-            if floor is not None and floor not in vocab.FLOORS:
-                raise bad(f"{f}.floor", f"unknown floor {floor!r} (known: {', '.join(vocab.FLOORS)})")
+            if floor is not None:
+                validate.choice(floor, file, f"{f}.floor", vocab.FLOORS, "floor")
             wall = r.get("wall_color")
-            if wall is not None and wall not in vocab.COLORS:
-                raise bad(f"{f}.wall_color", f"unknown colour {wall!r} (known: {', '.join(vocab.COLORS)})")
+            if wall is not None:
+                validate.choice(wall, file, f"{f}.wall_color", vocab.COLORS, "colour")
             rooms.append(RoomSpec(name, rtype, size[0], size[1], floor, wall))
         out = SceneSpec(rooms=rooms)
         h = d.get("ceiling_height", out.ceiling_height)
-        if not _is_num(h) or not (2.0 <= float(h) <= 8.0):
-            raise bad("ceiling_height", f"must be a number of metres between 2 and 8, got {h!r}")
-        out.ceiling_height = float(h)
+        out.ceiling_height = validate.in_range(h, file, "ceiling_height", 2.0, 8.0, unit="m")
         for key, table in (("floor", vocab.FLOORS), ("wall_color", vocab.COLORS), ("window_size", vocab.WINDOW_SIZES),
                            ("time_of_day", vocab.TIMES), ("style", vocab.STYLES)):
-            v = d.get(key, getattr(out, key))
-            if v not in table:
-                raise bad(key, f"unknown value {v!r} (known: {', '.join(table)})")
-            setattr(out, key, v)
+            setattr(out, key, validate.choice(d.get(key, getattr(out, key)), file, key, table))
         sides = d.get("window_sides", out.window_sides)
-        if not isinstance(sides, list) or any(s not in ("north", "south", "east", "west") for s in sides):
-            raise bad("window_sides", f"must be a list of north/south/east/west, got {sides!r}")
+        if not isinstance(sides, list):
+            raise bad("window_sides", f"must be a list of north/south/east/west, got {validate.describe(sides)}")
+        for i, s in enumerate(sides):
+            validate.choice(s, file, f"window_sides[{i}]", ("north", "south", "east", "west"), "side")
         out.window_sides = list(sides)
-        seed = d.get("seed", 0)
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise bad("seed", f"must be an integer, got {seed!r}")
-        out.seed = seed
+        out.seed = validate.integer(d.get("seed", 0), file, "seed")
         out.brief = str(d.get("brief", ""))
         out.unknown_words = [str(w) for w in d.get("unknown_words", [])]
         out.interpreted = {str(k): str(v) for k, v in dict(d.get("interpreted", {})).items()}
@@ -125,17 +115,7 @@ class SceneSpec:
     @staticmethod
     def load(path: str | Path) -> "SceneSpec":
         p = Path(path)
-        try:
-            text = p.read_text()
-        except FileNotFoundError:
-            raise InputError("scene spec not found", file=p, field="--spec") from None
-        except OSError as e:
-            raise InputError(f"cannot read the scene spec: {e.strerror}", file=p, field="--spec") from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})", file=p, field="--spec") from None
-        return SceneSpec.from_dict(d, file=p)
+        return SceneSpec.from_dict(validate.read_json(p, "scene spec", field="--spec"), file=p)
 
     # ------------------------------------------------------------------------------------------------------
     def room_floor(self, room: RoomSpec) -> str:
@@ -148,6 +128,3 @@ class SceneSpec:
     def room_wall(self, room: RoomSpec) -> str:
         return room.wall_color or self.wall_color
 
-
-def _is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))

@@ -62,7 +62,7 @@ ROOM_TYPES: dict[str, dict] = {
 # "studio" and similar briefs: one open room.
 STUDIO_WORDS = ["studio", "loft", "bedsit"]
 
-# Floors: material name in scenegen.data.synth's table.
+# Floors: material names registered by scenegen.data.prior.materials.prior_materials().
 FLOORS: dict[str, list[str]] = {
     "oak_floor": ["oak", "wood", "wooden", "hardwood", "timber", "parquet", "plank", "planks", "floorboards"],
     "walnut_floor": ["walnut", "dark wood"],

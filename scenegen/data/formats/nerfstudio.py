@@ -52,17 +52,10 @@ import numpy as np
 import torch
 
 from scenegen.cameras.cameras import Cameras
-from scenegen.data.dataset import (
-    SceneDataset,
-    json_int_size,
-    json_number,
-    parse_c2w,
-    read_json,
-    resolve_image_path,
-    split_every_nth,
-)
-from scenegen.data.images import image_size
+from scenegen.core import validate
 from scenegen.core.errors import InputError
+from scenegen.data.dataset import SceneDataset, parse_c2w, resolve_image_path, split_every_nth
+from scenegen.data.images import image_size
 
 # camera_model names accepted in transforms.json -> our camera model
 CAMERA_MODEL_MAP = {
@@ -111,7 +104,7 @@ def parse_transforms(
         InputError: malformed JSON, missing/invalid keys, unknown camera model, bad poses, missing files.
     """
     json_path = Path(json_path)
-    meta = read_json(json_path)
+    meta = validate.read_json_object(json_path)
     flavour = flavour or transforms_flavour(meta)
     base = json_path.parent
     ngp = flavour == "instant-ngp"
@@ -202,18 +195,17 @@ def parse_transforms(
         "depth_fields": depth_fields,
     })
     if "depth_unit_scale_factor" in meta:  # nerfstudio's name for the depth PNG unit (default 1e-3: millimetres)
-        metadata["depth_unit_scale"] = json_number(
-            meta["depth_unit_scale_factor"], json_path, "depth_unit_scale_factor", positive=True
-        )
+        metadata["depth_unit_scale"] = validate.positive(
+            meta["depth_unit_scale_factor"], json_path, "depth_unit_scale_factor")
     if any(s is not None for s in sharpness):
         metadata["sharpness"] = sharpness
     centres = np.stack(c2ws)[:, :, 3]
     camera_aabb = np.stack([centres.min(0), centres.max(0)]).astype(np.float32)
 
     if ngp:
-        scale = json_number(meta.get("scale", NGP_DEFAULT_SCALE), json_path, "scale", positive=True)
+        scale = validate.positive(meta.get("scale", NGP_DEFAULT_SCALE), json_path, "scale")
         offset = _vector3(meta.get("offset", list(NGP_DEFAULT_OFFSET)), json_path, "offset")
-        aabb_scale = json_number(meta.get("aabb_scale", 1), json_path, "aabb_scale", positive=True)
+        aabb_scale = validate.positive(meta.get("aabb_scale", 1), json_path, "aabb_scale")
         centre = (0.5 - offset) / scale
         half = aabb_scale / 2.0 / scale
         aabb = np.stack([centre - half, centre + half]).astype(np.float32)
@@ -222,9 +214,8 @@ def parse_transforms(
             {"scale": scale, "offset": offset.tolist(), "aabb_scale": aabb_scale, "camera_aabb": camera_aabb.tolist()}
         )
         if "integer_depth_scale" in meta:
-            metadata["depth_unit_scale"] = json_number(
-                meta["integer_depth_scale"], json_path, "integer_depth_scale", positive=True
-            )
+            metadata["depth_unit_scale"] = validate.positive(
+                meta["integer_depth_scale"], json_path, "integer_depth_scale")
         kind = "instant-ngp"
     else:
         if "applied_transform" in meta:
@@ -287,24 +278,24 @@ def _frame_intrinsics(
     if wv is None or hv is None:
         if check_images and image.is_file():
             w, h = image_size(image, field=f"frames[{k}].file_path")
-            w = json_int_size(wv, json_path, wf) if wv is not None else w
-            h = json_int_size(hv, json_path, hf) if hv is not None else h
+            w = validate.pixel_size(wv, json_path, wf) if wv is not None else w
+            h = validate.pixel_size(hv, json_path, hf) if hv is not None else h
         else:
             raise InputError(
                 "missing key (and no image to read the size from)", file=json_path, field="w" if wv is None else "h"
             )
     else:
-        w, h = json_int_size(wv, json_path, wf), json_int_size(hv, json_path, hf)
+        w, h = validate.pixel_size(wv, json_path, wf), validate.pixel_size(hv, json_path, hf)
     size_field = f"{wf or 'w'}/{hf or 'h'}"  # e.g. "w/h" or "frames[3].w/frames[3].h"
 
     # focal lengths
     fxv, fxf = get("fl_x")
     if fxv is not None:
-        fx = json_number(fxv, json_path, fxf, positive=True)
+        fx = validate.positive(fxv, json_path, fxf)
     else:
         ax, axf = get("camera_angle_x")
         if ax is not None:
-            a = json_number(ax, json_path, axf, positive=True)
+            a = validate.positive(ax, json_path, axf)
             fx = 0.5 * w / math.tan(0.5 * a)
         elif model == "EQUIRECTANGULAR":
             fx = w / (2 * math.pi)
@@ -312,23 +303,23 @@ def _frame_intrinsics(
             raise InputError(f"missing key (frames[{k}] has no fl_x either)", file=json_path, field="fl_x")
     fyv, fyf = get("fl_y")
     if fyv is not None:
-        fy = json_number(fyv, json_path, fyf, positive=True)
+        fy = validate.positive(fyv, json_path, fyf)
     else:
         ay, ayf = get("camera_angle_y")
         if ay is not None and model != "EQUIRECTANGULAR":
-            fy = 0.5 * h / math.tan(0.5 * json_number(ay, json_path, ayf, positive=True))
+            fy = 0.5 * h / math.tan(0.5 * validate.positive(ay, json_path, ayf))
         else:
             fy = fx
     cxv, cxf = get("cx")
     cyv, cyf = get("cy")
-    cx = json_number(cxv, json_path, cxf) if cxv is not None else w / 2.0
-    cy = json_number(cyv, json_path, cyf) if cyv is not None else h / 2.0
+    cx = validate.number(cxv, json_path, cxf) if cxv is not None else w / 2.0
+    cy = validate.number(cyv, json_path, cyf) if cyv is not None else h / 2.0
 
     # distortion, stored [k1, k2, k3, k4, p1, p2]
     dist = []
     for key in DISTORTION_KEYS:
         v, vf = get(key)
-        dist.append(json_number(v, json_path, vf) if v is not None else 0.0)
+        dist.append(validate.number(v, json_path, vf) if v is not None else 0.0)
     if model == "PINHOLE" and any(d != 0.0 for d in dist):
         model = "OPENCV"  # nerfstudio applies distortion coefficients for every perspective model
     return {
@@ -376,21 +367,11 @@ def _splits(meta: dict, base: Path, json_path: Path, paths: list[Path]) -> dict[
 def _vector3(value: Any, json_path: Path, field: str) -> np.ndarray:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value] * 3
-    if not isinstance(value, list) or len(value) != 3:
-        raise InputError("expected a list of 3 numbers", file=json_path, field=field)
-    return np.array([json_number(v, json_path, f"{field}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
+    return validate.vector(value, json_path, field, 3)
 
 
 def _applied_transform(value: Any, json_path: Path) -> list[list[float]]:
-    try:
-        m = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("expected a 3x4 matrix of numbers", file=json_path, field="applied_transform") from None
-    if m.shape not in ((3, 4), (4, 4)):
-        raise InputError(f"expected a 3x4 matrix, got shape {list(m.shape)}", file=json_path, field="applied_transform")
-    if not np.all(np.isfinite(m)):
-        raise InputError("non-finite entries", file=json_path, field="applied_transform")
-    return m[:3, :4].tolist()
+    return validate.matrix(value, (3, 4), json_path, "applied_transform")[:3].tolist()
 
 
 def _aabb(value: Any, json_path: Path) -> np.ndarray:

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 
 from scenegen.cameras.cameras import Cameras
-from scenegen.data.dataset import SceneDataset, json_number, parse_c2w, read_json, resolve_image_path
-from scenegen.data.images import image_size
+from scenegen.core import validate
 from scenegen.core.errors import InputError
+from scenegen.data.dataset import SceneDataset, parse_c2w, resolve_image_path
+from scenegen.data.images import image_size
 
 SPLITS = ("train", "val", "test")
 BLENDER_AABB = np.array([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]], dtype=np.float32)
@@ -62,10 +63,10 @@ def parse_blender(root: str | Path, background: str = "white", check_images: boo
     image_fields: list[str] = []
     splits: dict[str, list[int]] = {}
     for split, jpath in files.items():
-        meta = read_json(jpath)
+        meta = validate.read_json_object(jpath)
         if "camera_angle_x" not in meta:
             raise InputError("missing key", file=jpath, field="camera_angle_x")
-        angle = json_number(meta["camera_angle_x"], jpath, "camera_angle_x", positive=True)
+        angle = validate.positive(meta["camera_angle_x"], jpath, "camera_angle_x")
         if angle >= math.pi:
             raise InputError(
                 f"camera_angle_x must be below pi radians, got {angle}", file=jpath, field="camera_angle_x"

@@ -1,4 +1,4 @@
-"""Lazy, friendly import of Open3D.
+"""Lazy, friendly import of Open3D (the ray caster of the synthetic scenes and of the scene volume).
 
 ``import open3d`` loads a compiled extension that links against system libraries; on a bare Debian/Ubuntu
 machine the usual failure is a missing ``libusb-1.0.so.0``. :func:`import_open3d` turns such failures into a
