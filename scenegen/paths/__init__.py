@@ -52,6 +52,7 @@ from scenegen.paths.spec_io import (
     spec_to_nerfstudio,
 )
 from scenegen.paths.style import FLY, WALK, WalkStyle
+from scenegen.paths.track import floor_points
 from scenegen.paths.volume import SceneVolume
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "dolly",
     "floor_height_under",
     "floor_map",
+    "floor_points",
     "flythrough",
     "focal_from_fov",
     "format_frames",
