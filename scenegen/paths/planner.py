@@ -5,10 +5,10 @@ run's occupancy or a mesh's) and returns a :class:`~scenegen.paths.model.PathSpe
 height, clearance, speed, turn rate...) come from a :class:`~scenegen.paths.style.WalkStyle`. The steps, all on
 the volume's grid (its third axis is the up vector; world units throughout):
 
-1. **Floor** (:func:`~scenegen.paths.floor.floor_map`): per floor-plan column, the lowest occupied voxel with at least ``headroom``
-   free voxels above it; its height is the floor height of the column. Columns are joined into floors where
-   neighbouring heights differ by at most ``max_step``; the floor with the most free area is kept (furniture
-   tops and the top of the ceiling are separate floors and drop out). Holes in it (a young field's floor is not
+1. **Floor** (:func:`~scenegen.paths.floor.floor_map`): per floor-plan column, the lowest occupied voxel with
+   at least ``headroom`` free voxels above it; its height is the floor height of the column. Columns are joined
+   into floors where neighbouring heights differ by at most ``max_step``; the floor with the most free area is
+   kept (furniture tops and the top of the ceiling are separate floors and drop out). Holes in it (a young field's floor is not
    opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far off the
    local floor level (a low percentile around them: a seat reached through small steps, a floater) are
    replaced by it.
@@ -20,9 +20,9 @@ the volume's grid (its third axis is the up vector; world units throughout):
    merged into their neighbours.
 4. **Tour**: start in the room nearest the training cameras' mean (else the largest), then the nearest
    unvisited room (geodesic distance), and so on. Routes are shortest paths (Dijkstra, 8-connected) over the
-   safe cells that prefer the middle of passages; each room is visited by a loop around
-   its interior (the outline of its safe area ``inset`` in from the edge), counter-clockwise, looking along the travel direction turned
-   towards the room's centre.
+   safe cells that prefer the middle of passages; each room is visited by a loop around its interior (the
+   outline of its safe area ``inset`` in from the edge), counter-clockwise, looking along the travel direction
+   turned towards the room's centre.
 5. **Smoothing**: the cell path is resampled, smoothed with a moving average and pulled back towards the
    (safe) cell path wherever smoothing cut a corner closer than ``clearance``; the eye is at the smoothed
    floor height + ``eye_height``. :func:`~scenegen.paths.track.track_spec` makes the keyframes (level
@@ -42,7 +42,6 @@ from scipy.sparse.csgraph import dijkstra
 
 from scenegen.core.errors import InputError
 from scenegen.paths.floor import FloorMap, floor_map, from_map, grid_zup, to_map
-from scenegen.paths.model import PathSpec
 from scenegen.paths.style import WALK, WalkStyle
 from scenegen.paths.track import track_spec
 

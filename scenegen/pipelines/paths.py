@@ -104,7 +104,8 @@ def contact_sheet_from_run(
     device: str = "auto",
 ) -> Path:
     """Render ``count`` evenly spaced frames of ``path`` with the run at ``scale`` times the path's resolution
-    (:func:`~scenegen.paths.render_contact_frames`) into a contact sheet PNG (:func:`~scenegen.paths.contact_sheet_png`).
+    (:func:`~scenegen.paths.render_contact_frames`) into a contact sheet PNG
+    (:func:`~scenegen.paths.contact_sheet_png`).
 
     Returns:
         the PNG written.
