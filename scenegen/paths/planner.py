@@ -8,9 +8,9 @@ the volume's grid (its third axis is the up vector; world units throughout):
 1. **Floor** (:func:`~scenegen.paths.floor.floor_map`): per floor-plan column, the lowest occupied voxel with
    at least ``headroom`` free voxels above it; its height is the floor height of the column. Columns are joined
    into floors where neighbouring heights differ by at most ``max_step``; the floor with the most free area is
-   kept (furniture tops and the top of the ceiling are separate floors and drop out). Holes in it (a young field's floor is not
-   opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far off the
-   local floor level (a low percentile around them: a seat reached through small steps, a floater) are
+   kept (furniture tops and the top of the ceiling are separate floors and drop out). Holes in it (a young
+   field's floor is not opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far
+   off the local floor level (a low percentile around them: a seat reached through small steps, a floater) are
    replaced by it.
 2. **Free space at eye height**: a column is free when nothing is occupied from ``floor + 0.3`` to
    ``floor + eye_height + 0.2``. Its 2D distance transform gives the clearance of every cell; cells at least
