@@ -177,7 +177,7 @@ def test_auto_walkthrough_trained_run(tmp_path, two_room):
     train(TrainConfig(data=data, output=tmp_path / "run", max_steps=300, progress=False, eval_every=0,
                       checkpoint_every=1e9))
     t2 = time.time()
-    vol = volume_from_run(tmp_path / "run")
+    vol = volume_from_run(tmp_path / "run", device="cpu")
     assert np.allclose(vol.up, [0, 0, 1]) and vol.camera_positions is not None
     spec, plan = auto_walkthrough(vol, eye_height=EYE, clearance=0.35, return_plan=True)
     c2w, _, _ = sample_path(spec)
