@@ -37,7 +37,7 @@ def two_room():
 
 @pytest.fixture(scope="module")
 def mesh_volume(two_room):
-    from scenegen.paths.scene_volume import SceneVolume
+    from scenegen.paths import SceneVolume
 
     return SceneVolume.from_mesh(two_room.mesh, voxel=0.05)
 
@@ -105,15 +105,16 @@ def test_volume_from_mesh_queries(two_room, mesh_volume):
 
 
 def test_volume_rotated_up_axis():
-    from scenegen.paths.scene_volume import SceneVolume, frame_for_up
+    from scenegen.cameras.poses import up_basis
+    from scenegen.paths import SceneVolume
 
     for up in ([0, 0, 1], [0, 1, 0], [0, 0, -1], [0.2, -0.1, 1.0]):
-        r = frame_for_up(up)
+        r = up_basis(up)
         assert np.allclose(r.T @ r, np.eye(3)) and np.isclose(np.linalg.det(r), 1.0)
         assert np.allclose(r[:, 2], np.asarray(up) / np.linalg.norm(up))
     occ = np.zeros((4, 5, 6), bool)
     occ[1, 2, 3] = True
-    vol = SceneVolume(origin=[1.0, 2.0, 3.0], voxel=0.5, occupancy=occ, up=[0, 1, 0], rotation=frame_for_up([0, 1, 0]))
+    vol = SceneVolume(origin=[1.0, 2.0, 3.0], voxel=0.5, occupancy=occ, up=[0, 1, 0], rotation=up_basis([0, 1, 0]))
     c = vol.voxel_centers([[1, 2, 3]])
     assert vol.occupied(c)[0] and not vol.occupied(c + 0.5 * vol.rotation[:, 0])[0]
     assert vol.up_axis == 2
@@ -127,9 +128,7 @@ def test_volume_rotated_up_axis():
 
 @needs_o3d
 def test_auto_walkthrough_mesh_visits_both_rooms(two_room, mesh_volume):
-    from scenegen.paths.auto import auto_walkthrough
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.safety import check_path
+    from scenegen.paths import auto_walkthrough, check_path, sample_path
 
     spec, plan = auto_walkthrough(mesh_volume, eye_height=EYE, clearance=0.35, return_plan=True)
     c2w, _, _ = sample_path(spec)
@@ -141,8 +140,7 @@ def test_auto_walkthrough_mesh_visits_both_rooms(two_room, mesh_volume):
 
 
 def test_auto_walkthrough_errors():
-    from scenegen.paths.auto import auto_walkthrough
-    from scenegen.paths.scene_volume import SceneVolume
+    from scenegen.paths import SceneVolume, auto_walkthrough
 
     empty = SceneVolume(origin=[0, 0, 0], voxel=0.1, occupancy=np.zeros((20, 20, 30), bool))
     with pytest.raises(InputError, match="no walkable floor") as e:
@@ -168,9 +166,8 @@ def test_auto_walkthrough_errors():
 @needs_o3d
 def test_auto_walkthrough_trained_run(tmp_path, two_room):
     from synth_rooms import synthesize_demo_dataset as synthesize_dataset
-    from scenegen.paths.auto import auto_walkthrough
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.scene_volume import SceneVolume
+    from scenegen.paths import auto_walkthrough, sample_path
+    from scenegen.pipelines.paths import volume_from_run
     from scenegen.train.config import TrainConfig
     from scenegen.train.trainer import train
 
@@ -180,7 +177,7 @@ def test_auto_walkthrough_trained_run(tmp_path, two_room):
     train(TrainConfig(data=data, output=tmp_path / "run", max_steps=300, progress=False, eval_every=0,
                       checkpoint_every=1e9))
     t2 = time.time()
-    vol = SceneVolume.from_run(tmp_path / "run")
+    vol = volume_from_run(tmp_path / "run", device="cpu")
     assert np.allclose(vol.up, [0, 0, 1]) and vol.camera_positions is not None
     spec, plan = auto_walkthrough(vol, eye_height=EYE, clearance=0.35, return_plan=True)
     c2w, _, _ = sample_path(spec)
@@ -206,7 +203,7 @@ def _straight(p0, p1, n: int, target_offset=(0.0, 0.0, 0.0)) -> np.ndarray:
 
 @needs_o3d
 def test_safety_path_through_wall(mesh_volume):
-    from scenegen.paths.safety import check_path, format_frames
+    from scenegen.paths import check_path, format_frames
 
     # 81 frames from x = -2 to x = 2 at y = 1 (the shared wall x in [-0.1, 0.1], no door there): 5 cm a frame
     c2w = _straight([-2.0, 1.0, 1.6], [2.0, 1.0, 1.6], 81)
@@ -228,7 +225,7 @@ def test_safety_path_through_wall(mesh_volume):
 
 
 def test_safety_teleport_and_turn():
-    from scenegen.paths.safety import check_path, format_frames
+    from scenegen.paths import check_path, format_frames
 
     c2w = _straight([1.0, 0.0, 1.6], [3.0, 0.0, 1.6], 100)
     c2w[50:, 1, 3] += 1.0  # teleport 1 m sideways between frames 49 and 50
@@ -248,7 +245,7 @@ def test_safety_teleport_and_turn():
 
 @needs_o3d
 def test_safety_outside_region(mesh_volume):
-    from scenegen.paths.safety import check_path
+    from scenegen.paths import check_path
 
     c2w = _straight([3.0, 0.0, 1.6], [12.0, 0.0, 1.6], 91)  # leaves through the east wall and the grid
     warns = {w.kind: w for w in check_path(c2w, FPS, mesh_volume)}
@@ -265,8 +262,7 @@ def test_safety_outside_region(mesh_volume):
 
 @pytest.mark.parametrize("rate", [20.0, 45.0])
 def test_walkthrough_turn_rate_bound(rate):
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.walkthrough import walkthrough
+    from scenegen.paths import sample_path, walkthrough
 
     # sharp corners, a zig-zag and a near reversal
     wp = np.array([[0, 0], [3, 0], [3, 3], [1, 3], [2, 1.5], [0, 1.2], [-1, 3]], float)
@@ -299,8 +295,7 @@ def test_walkthrough_turn_rate_bound(rate):
 
 @needs_o3d
 def test_walkthrough_with_volume_keeps_clearance(two_room, mesh_volume):
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.walkthrough import walkthrough
+    from scenegen.paths import sample_path, walkthrough
 
     # through the door, then along the south wall of room B, ending 15 cm from the east wall
     wp = np.array([[-3.5, -1.0], [-1.0, -1.5], [-0.3, 0.3], [0.3, 0.3], [2.0, -1.85], [4.85, -1.5]])
@@ -313,7 +308,7 @@ def test_walkthrough_with_volume_keeps_clearance(two_room, mesh_volume):
 
 
 def test_walkthrough_waypoints_3d_and_errors():
-    from scenegen.paths.walkthrough import walkthrough
+    from scenegen.paths import walkthrough
 
     spec = walkthrough(np.array([[0, 0, 0.5], [4, 0, 0.5]]), eye_height=1.5)
     assert np.allclose([k.position[2] for k in spec.keyframes], 2.0)
@@ -324,8 +319,7 @@ def test_walkthrough_waypoints_3d_and_errors():
 
 
 def test_orbit_and_flythrough():
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.walkthrough import flythrough, orbit
+    from scenegen.paths import flythrough, orbit, sample_path
 
     spec = orbit([1.0, 2.0, 0.5], radius=3.0, height=1.0, turns=1, direction="ccw", fov=50.0, seconds=8.0)
     assert spec.loop and math.isclose(spec.duration, 8.0)

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from scenegen.cli.main import main
-from scenegen.paths.keyframes import load_path_spec
-from scenegen.paths.interpolate import sample_path
+from scenegen.paths import load_path_spec, sample_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "camera_paths"
 

@@ -1,4 +1,4 @@
-"""Camera-path model (scenegen.paths.keyframes) and its interpolation (scenegen.paths.interpolate).
+"""Camera-path model (scenegen.paths.model, .spec_io) and its interpolation (scenegen.paths.interpolate).
 
 Checked against the camera_path lists that nerfstudio's viewer wrote next to the keyframes it interpolated
 (tests/fixtures/camera_paths, see SOURCE.txt there), plus property tests of what scenegen adds (holds, constant
@@ -18,18 +18,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenegen.core.errors import InputError
-from scenegen.paths import CameraPath, camera_path_from_dict, focal_from_fov
-from scenegen.paths.interpolate import cameras_from_spec, keyframe_times, sample_path, sample_path_at
-from scenegen.paths.keyframes import (
+from scenegen.paths import (
+    CameraPath,
     Keyframe,
     PathSpec,
+    camera_path_from_dict,
+    cameras_from_spec,
+    focal_from_fov,
+    keyframe_times,
     load_path_spec,
-    matrix_from_quat,
-    quat_from_matrix,
+    sample_path,
+    sample_path_at,
     save_path_spec,
     spec_from_nerfstudio,
     spec_to_nerfstudio,
 )
+from scenegen.paths.model import matrix_from_quat, quat_from_matrix
 
 # splines 0.3.3 calls np.row_stack (deprecated in numpy 2) for closed quaternion splines
 pytestmark = pytest.mark.filterwarnings("ignore:`row_stack` alias is deprecated:DeprecationWarning")

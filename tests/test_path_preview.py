@@ -10,17 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from scenegen.paths import camera_path_from_dict
-from scenegen.paths.preview import (
-    KEYFRAME_FILL,
-    KEYFRAME_RADIUS,
-    WARNING_COLOR,
-    contact_sheet_png,
-    path_color,
-    preview_geometry,
-    preview_png,
-    render_contact_frames,
-)
+from scenegen.paths import camera_path_from_dict, contact_sheet_png, preview_png, render_contact_frames
+from scenegen.paths.preview import KEYFRAME_FILL, KEYFRAME_RADIUS, WARNING_COLOR, path_color, preview_geometry
 from scenegen.video.render_path import render_camera_path
 from scenegen.video.writer import (
     SPHERICAL_UUID,

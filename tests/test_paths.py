@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from scenegen.core.errors import InputError
 from scenegen.paths import (
+    DataparserTransform,
     camera_path_from_dict,
     focal_from_fov,
     fov_from_focal,
@@ -22,7 +23,6 @@ from scenegen.paths import (
     load_dataparser_transforms,
     save_camera_path,
 )
-from scenegen.paths.nerfstudio_path import DataparserTransform
 
 FIX = Path(__file__).parent / "fixtures" / "camera_paths"
 NSP = FIX / "nerfstudio-processed"

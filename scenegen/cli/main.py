@@ -136,7 +136,7 @@ def _cmd_demo(cfg) -> int:
 
 def _path_command():
     """`scenegen path SUBCOMMAND`: a dataclass holding the chosen path subcommand's config."""
-    from scenegen.paths.commands import COMMANDS
+    from scenegen.cli.path import COMMANDS
 
     sub = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in COMMANDS.items())]  # type: ignore[misc]
 
@@ -152,7 +152,7 @@ def _path_command():
 def _cmd_path(cfg) -> int:
     from rich.console import Console
 
-    from scenegen.paths.commands import COMMANDS
+    from scenegen.cli.path import COMMANDS
 
     handler = next(h for c, h in COMMANDS.values() if isinstance(cfg.command, c))
     handler(cfg.command, console=Console(highlight=False, soft_wrap=True))

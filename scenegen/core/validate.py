@@ -21,6 +21,7 @@ from scenegen.core.errors import InputError
 __all__ = [
     "describe",
     "read_json",
+    "read_json_text",
     "read_json_object",
     "number",
     "positive",
@@ -55,6 +56,11 @@ def read_json(path: str | Path, what: str = "file", field: str | None = None) ->
         what: what the file is, for messages ("camera path", "scene spec").
         field: the flag or field that named the file, when the message should name it (``--spec``).
     """
+    return read_json_text(path, what, field)[0]
+
+
+def read_json_text(path: str | Path, what: str = "file", field: str | None = None) -> tuple[Any, str]:
+    """:func:`read_json`, also returning the decoded text (e.g. to write the file back in the same layout)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -69,7 +75,7 @@ def read_json(path: str | Path, what: str = "file", field: str | None = None) ->
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start}): not a JSON {what}", file=path, field=field) from None
     try:
-        return json.loads(text)
+        return json.loads(text), text
     except json.JSONDecodeError as e:
         where = f"line {e.lineno} column {e.colno}"
         raise InputError(f"not valid JSON: {e.msg}", file=path, field=field or where) from None

@@ -1,4 +1,4 @@
-"""Sampling a :class:`~scenegen.paths.keyframes.PathSpec` into rendered cameras, as nerfstudio's viewer does.
+"""Sampling a :class:`~scenegen.paths.model.PathSpec` into rendered cameras, as nerfstudio's viewer does.
 
 nerfstudio's render panel (``nerfstudio/viewer/render_panel.py``, class ``CameraPath``) defines the motion:
 
@@ -40,10 +40,9 @@ import splines
 import splines.quaternion
 from scipy import interpolate as _sp_interpolate
 
-from scenegen.paths.keyframes import PathSpec, matrix_from_quat, spec_to_nerfstudio
-from scenegen.paths.nerfstudio_path import CameraPath, camera_path_from_dict
+from scenegen.paths.model import PathSpec, matrix_from_quat
 
-__all__ = ["cameras_from_spec", "keyframe_times", "sample_path", "sample_path_at"]
+__all__ = ["keyframe_times", "sample_path", "sample_path_at"]
 
 _ARC_SAMPLES = 2048  # chord-length samples per segment of the arc-length table
 _STATIC_REL = 1e-7  # a segment shorter than this fraction of the path length does not move
@@ -250,14 +249,4 @@ def sample_path(spec: PathSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     times = np.arange(spec.num_frames, dtype=np.float64) / float(spec.fps)
     c2w, fov = sample_path_at(spec, times)
     return c2w, fov, times
-
-
-def cameras_from_spec(spec: PathSpec) -> CameraPath:
-    """The :class:`~scenegen.paths.CameraPath` the renderer uses, through the same reader as files
-    (``spec_to_nerfstudio`` then ``camera_path_from_dict``); its ``raw`` is the v1 dict.
-
-    Raises:
-        InputError: e.g. a stereo ``camera_type`` (not rendered yet).
-    """
-    return camera_path_from_dict(spec_to_nerfstudio(spec))
 

@@ -1,13 +1,11 @@
-"""Camera-path previews as pictures: a top/side map of the path, and a contact sheet of low-resolution frames.
+"""Camera-path previews as pictures: a top/side map of the path (the contact sheet of rendered frames is
+:mod:`scenegen.paths.contact_sheet`).
 
 * :func:`preview_png`: one PNG (1400 x 720 by default) with a TOP view (projected on the plane orthogonal to
   ``up``) and a SIDE view (``up`` vertical), drawn at the same scale, over a metre grid: the scene's points as a
   grey density, training cameras as grey dots, the path coloured by time (blue -> violet -> orange) with
   direction arrows, numbered keyframes, frames with warnings in red, and a legend.
 * :func:`preview_geometry`: the layout :func:`preview_png` uses (world -> pixel mapping of both panels).
-* :func:`contact_sheet_png`: a labelled grid of frames.
-* :func:`render_contact_frames`: render a few evenly spaced frames of a :class:`~scenegen.paths.CameraPath` at
-  low resolution, for :func:`contact_sheet_png`.
 
 Everything is drawn with Pillow at twice the output resolution and downsampled (anti-aliased lines and text);
 PNGs are written atomically (temporary file in the same folder, then ``os.replace``).
@@ -16,32 +14,33 @@ PNGs are written atomically (temporary file in the same folder, then ``os.replac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from PIL import Image, ImageDraw
+from scipy.ndimage import gaussian_filter
+
+from scenegen.cameras.poses import up_basis
+from scenegen.core.io import write_png
+from scenegen.paths.drawing import SS, TEXT, draw_text, sup
 
 __all__ = [
     "PreviewGeometry",
-    "contact_sheet_png",
     "path_color",
     "preview_geometry",
     "preview_png",
-    "render_contact_frames",
 ]
 
 View = Literal["top", "side"]
 
-_SS = 2  # supersampling factor of the drawing
 _BG = (244, 244, 241)
 _PANEL_BG = (255, 255, 255)
 _FRAME = (170, 170, 170)
 _GRID = (228, 228, 228)
 _GRID_ZERO = (200, 200, 200)
-_TEXT = (40, 40, 40)
 _TEXT_SOFT = (110, 110, 110)
 _DENSITY = np.array([138.0, 144.0, 154.0])  # the densest scene points
 _TRAIN = (120, 120, 120)
@@ -98,21 +97,6 @@ def _as_points(p: Any) -> np.ndarray | None:
         raise ValueError(f"points must have shape (P, 3), got {a.shape}")
     a = a[np.isfinite(a).all(1)]
     return a if len(a) else None
-
-
-def _basis(up: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(e1, e2, up): orthonormal, right-handed (e1 x e2 = up); e1 is the world axis most orthogonal to up."""
-    u = np.asarray(up, dtype=np.float64).reshape(3)
-    n = np.linalg.norm(u)
-    if not np.isfinite(n) or n < 1e-12:
-        raise ValueError(f"up must be a non-zero 3-vector, got {up}")
-    u = u / n
-    axes = np.eye(3)
-    a = axes[int(np.argmin(np.abs(axes @ u) + np.arange(3) * 1e-9))]  # ties -> x first
-    e1 = a - (a @ u) * u
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(u, e1)
-    return e1, e2, u
 
 
 def _axis_name(v: np.ndarray) -> str:
@@ -195,7 +179,8 @@ def preview_geometry(
     cams = _as_c2w(c2w, "c2w")
     if cams is None or len(cams) == 0:
         raise ValueError("c2w must hold at least one camera")
-    e1, e2, u = _basis(up)
+    basis = up_basis(up)
+    e1, e2, u = basis[:, 0], basis[:, 1], basis[:, 2]
     pos = [cams[:, :, 3]]
     for extra, name in ((keyframes_c2w, "keyframes_c2w"), (train_c2w, "train_c2w")):
         m = _as_c2w(extra, name)
@@ -263,41 +248,6 @@ def preview_geometry(
 # ----------------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=32)
-def _font(size: int, bold: bool = False):
-    """A TrueType font of ``size`` pixels (DejaVu Sans, else Pillow's bundled font, else its bitmap font)."""
-    from PIL import ImageFont
-
-    for name in (("DejaVuSans-Bold.ttf", "Arial Bold.ttf") if bold else ("DejaVuSans.ttf", "Arial.ttf")):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            pass
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
-
-
-def _text(draw, xy, text: str, size: float, fill=_TEXT, anchor: str = "la", bold: bool = False) -> tuple:
-    """Draw ``text`` at output-pixel ``xy`` (scaled by the supersampling); ``anchor`` = [lmr][tmb].
-
-    Returns the drawn box (x0, y0, x1, y1) in output pixels.
-    """
-    font = _font(max(1, int(round(size * _SS))), bold)
-    x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
-    w, h = x1 - x0, y1 - y0
-    x, y = xy[0] * _SS, xy[1] * _SS
-    x -= {"l": 0, "m": w / 2, "r": w}[anchor[0]] + x0
-    y -= {"t": 0, "m": h / 2, "b": h}[anchor[1]] + y0
-    draw.text((x, y), text, font=font, fill=fill)
-    return ((x + x0) / _SS, (y + y0) / _SS, (x + x0 + w) / _SS, (y + y0 + h) / _SS)
-
-
-def _S(v: float) -> float:
-    return v * _SS
-
-
 def _nice_step(target: float) -> float:
     """The smallest 1/2/5 x 10^k >= ``target``."""
     if not target > 0 or not math.isfinite(target):
@@ -331,9 +281,6 @@ def _density_layer(uv: np.ndarray, rect, window, ss: int) -> np.ndarray | None:
     relative to its 99th percentile: surfaces seen edge-on (walls in the top view) are dark, surfaces seen face-on
     (floors) light, and isolated points stay visible.
     """
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
     w_out = int(round(rect[2] - rect[0]))
     h_out = int(round(rect[3] - rect[1]))
     if w_out < 1 or h_out < 1 or len(uv) == 0:
@@ -349,7 +296,7 @@ def _density_layer(uv: np.ndarray, rect, window, ss: int) -> np.ndarray | None:
     d = np.sqrt(np.clip(v / max(ref, 1e-12), 0.0, 1.0))
     d = np.where(v > 1e-6, np.maximum(d, 0.10), 0.0)
     im = Image.fromarray((d * 255 + 0.5).astype(np.uint8), mode="L").resize(
-        (int(round(_S(rect[2] - rect[0]))), int(round(_S(rect[3] - rect[1])))), Image.BILINEAR)
+        (int(round(sup(rect[2] - rect[0]))), int(round(sup(rect[3] - rect[1])))), Image.BILINEAR)
     return np.asarray(im, dtype=np.float32) / 255.0
 
 
@@ -359,15 +306,15 @@ def _arrow(draw, p: np.ndarray, d: np.ndarray, color, size: float = 8.0) -> None
     tip = p + d * size
     a = p - d * size * 0.6 + n * size * 0.72
     b = p - d * size * 0.6 - n * size * 0.72
-    pts = [(float(_S(q[0])), float(_S(q[1]))) for q in (tip, a, b)]
-    draw.polygon(pts, fill=tuple(int(c) for c in color), outline=(255, 255, 255), width=int(_S(1.4)))
+    pts = [(float(sup(q[0])), float(sup(q[1]))) for q in (tip, a, b)]
+    draw.polygon(pts, fill=tuple(int(c) for c in color), outline=(255, 255, 255), width=int(sup(1.4)))
 
 
 def _circle(draw, p, r: float, fill, outline=None, width: float = 0.0) -> None:
-    x, y = _S(p[0]), _S(p[1])
-    rr = _S(r)
+    x, y = sup(p[0]), sup(p[1])
+    rr = sup(r)
     draw.ellipse((x - rr, y - rr, x + rr, y + rr), fill=fill, outline=outline,
-                 width=int(round(_S(width))) if outline is not None else 0)
+                 width=int(round(sup(width))) if outline is not None else 0)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -408,10 +355,6 @@ def preview_png(
     Returns:
         ``out_png`` as a Path.
     """
-    from PIL import Image, ImageDraw
-
-    from scenegen.core.io import write_png
-
     cams = _as_c2w(c2w, "c2w")
     kf = _as_c2w(keyframes_c2w, "keyframes_c2w")
     train = _as_c2w(train_c2w, "train_c2w")
@@ -421,12 +364,12 @@ def preview_png(
     warn = sorted(int(i) for i in (warnings_frames or ()) if 0 <= int(i) < n)
     width, height = geo.size
 
-    img = Image.new("RGB", (width * _SS, height * _SS), _BG)
+    img = Image.new("RGB", (width * SS, height * SS), _BG)
     draw = ImageDraw.Draw(img)
 
     # Header.
-    _text(draw, (_MARGIN_L, _HEADER_H / 2), title or "camera path", 19, bold=True, anchor="lm")
-    _text(draw, (width - _MARGIN_R, _HEADER_H / 2),
+    draw_text(draw, (_MARGIN_L, _HEADER_H / 2), title or "camera path", 19, bold=True, anchor="lm")
+    draw_text(draw, (width - _MARGIN_R, _HEADER_H / 2),
           f"up = {_axis_name(geo.up)}   ·   grid {_fmt_len(_grid_step(geo))}   ·   same scale in both views",
           13, fill=_TEXT_SOFT, anchor="rm")
 
@@ -440,10 +383,10 @@ def preview_png(
         rect = geo.top_rect if view == "top" else geo.side_rect
         label = (f"TOP VIEW   looking along {down}   ({e1n} \u2192, {e2n} \u2191)" if view == "top"
                  else f"SIDE VIEW   looking along {e2n}   ({e1n} \u2192, {upn} \u2191)")
-        _text(draw, (rect[0], rect[1] - 7), label, 13, bold=True, anchor="lb")
+        draw_text(draw, (rect[0], rect[1] - 7), label, 13, bold=True, anchor="lb")
         panel = _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn)
-        img.paste(panel, (int(round(_S(rect[0]))), int(round(_S(rect[1])))))
-        draw.rectangle([_S(rect[0]), _S(rect[1]), _S(rect[2]), _S(rect[3])], outline=_FRAME, width=_SS)
+        img.paste(panel, (int(round(sup(rect[0]))), int(round(sup(rect[1])))))
+        draw.rectangle([sup(rect[0]), sup(rect[1]), sup(rect[2]), sup(rect[3])], outline=_FRAME, width=SS)
         _draw_ticks(draw, geo, view, rect, e1n, e2n if view == "top" else upn)
 
     _draw_legend(draw, geo, n, kf, train, warn, warnings_frames is not None, seconds, fps)
@@ -461,21 +404,19 @@ def _draw_ticks(draw, geo: PreviewGeometry, view: View, rect, hname: str, vname:
     for k in range(math.ceil(u0 / step), math.floor(u1 / step) + 1):
         x = rect[0] + (k * step - u0) * geo.scale
         if rect[0] + 12 <= x <= rect[2] - 48:
-            _text(draw, (x, rect[3] + 4), _fmt_tick(k * step, step), 11, fill=_TEXT_SOFT, anchor="mt")
+            draw_text(draw, (x, rect[3] + 4), _fmt_tick(k * step, step), 11, fill=_TEXT_SOFT, anchor="mt")
     for k in range(math.ceil(v0 / step), math.floor(v1 / step) + 1):
         y = rect[3] - (k * step - v0) * geo.scale
         if rect[1] + 8 <= y <= rect[3] - 8:
-            _text(draw, (rect[0] - 5, y), _fmt_tick(k * step, step), 11, fill=_TEXT_SOFT, anchor="rm")
-    _text(draw, (rect[2], rect[3] + 4), f"{hname} (m)", 11, fill=_TEXT, anchor="rt", bold=True)
-    _text(draw, (rect[0] - 5, rect[1] - 7), f"{vname} (m)", 11, fill=_TEXT, anchor="rb", bold=True)
+            draw_text(draw, (rect[0] - 5, y), _fmt_tick(k * step, step), 11, fill=_TEXT_SOFT, anchor="rm")
+    draw_text(draw, (rect[2], rect[3] + 4), f"{hname} (m)", 11, fill=TEXT, anchor="rt", bold=True)
+    draw_text(draw, (rect[0] - 5, rect[1] - 7), f"{vname} (m)", 11, fill=TEXT, anchor="rb", bold=True)
 
 
 def _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn):
     """The content of one panel as a supersampled RGB image the size of ``rect``."""
-    from PIL import Image, ImageDraw
-
-    w = int(round(_S(rect[2] - rect[0])))
-    h = int(round(_S(rect[3] - rect[1])))
+    w = int(round(sup(rect[2] - rect[0])))
+    h = int(round(sup(rect[3] - rect[1])))
     panel = Image.new("RGB", (w, h), _PANEL_BG)
     draw = ImageDraw.Draw(panel)
     ox, oy = rect[0], rect[1]
@@ -487,15 +428,15 @@ def _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn):
     step = _grid_step(geo)
     u0, u1, v0, v1 = geo.world_window(view)
     for k in range(math.ceil(u0 / step), math.floor(u1 / step) + 1):
-        x = _S((k * step - u0) * geo.scale)
-        draw.line([(x, 0), (x, h)], fill=_GRID_ZERO if k == 0 else _GRID, width=max(1, _SS // 2 + (k == 0)))
+        x = sup((k * step - u0) * geo.scale)
+        draw.line([(x, 0), (x, h)], fill=_GRID_ZERO if k == 0 else _GRID, width=max(1, SS // 2 + (k == 0)))
     for k in range(math.ceil(v0 / step), math.floor(v1 / step) + 1):
-        y = _S((rect[3] - rect[1]) - (k * step - v0) * geo.scale)
-        draw.line([(0, y), (w, y)], fill=_GRID_ZERO if k == 0 else _GRID, width=max(1, _SS // 2 + (k == 0)))
+        y = sup((rect[3] - rect[1]) - (k * step - v0) * geo.scale)
+        draw.line([(0, y), (w, y)], fill=_GRID_ZERO if k == 0 else _GRID, width=max(1, SS // 2 + (k == 0)))
 
     # Scene density.
     if pts is not None:
-        dens = _density_layer(geo.coords(pts, view), rect, (u0, u1, v0, v1), _SS)
+        dens = _density_layer(geo.coords(pts, view), rect, (u0, u1, v0, v1), SS)
         if dens is not None:
             a = np.asarray(panel, dtype=np.float32)
             alpha = (0.9 * dens)[..., None]
@@ -507,11 +448,11 @@ def _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn):
     bar = step
     x0, y0 = 12.0, (rect[3] - rect[1]) - 14.0
     x1 = x0 + bar * geo.scale
-    draw.rectangle([_S(x0) - _SS * 3, _S(y0) - _SS * 17, _S(x1) + _SS * 3, _S(y0) + _SS * 5], fill=(255, 255, 255))
-    draw.line([(_S(x0), _S(y0)), (_S(x1), _S(y0))], fill=_TEXT, width=int(_S(2.5)))
+    draw.rectangle([sup(x0) - SS * 3, sup(y0) - SS * 17, sup(x1) + SS * 3, sup(y0) + SS * 5], fill=(255, 255, 255))
+    draw.line([(sup(x0), sup(y0)), (sup(x1), sup(y0))], fill=TEXT, width=int(sup(2.5)))
     for xx in (x0, x1):
-        draw.line([(_S(xx), _S(y0 - 4)), (_S(xx), _S(y0 + 3))], fill=_TEXT, width=int(_S(1.5)))
-    _text(draw, (0.5 * (x0 + x1), y0 - 4), _fmt_len(bar), 11, anchor="mb")
+        draw.line([(sup(xx), sup(y0 - 4)), (sup(xx), sup(y0 + 3))], fill=TEXT, width=int(sup(1.5)))
+    draw_text(draw, (0.5 * (x0 + x1), y0 - 4), _fmt_len(bar), 11, anchor="mb")
 
     # Training cameras: grey dots with a short viewing-direction tick.
     if train is not None and len(train):
@@ -520,8 +461,8 @@ def _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn):
         norm = np.linalg.norm(tf, axis=1, keepdims=True)
         tf = np.where(norm > 1e-9, tf / np.maximum(norm, 1e-9), 0.0)
         for p, d in zip(tp, tf):
-            draw.line([(_S(p[0]), _S(p[1])), (_S(p[0] + 7 * d[0]), _S(p[1] + 7 * d[1]))], fill=(175, 175, 175),
-                      width=_SS)
+            draw.line([(sup(p[0]), sup(p[1])), (sup(p[0] + 7 * d[0]), sup(p[1] + 7 * d[1]))], fill=(175, 175, 175),
+                      width=SS)
         for p in tp:
             _circle(draw, p, 2.3, fill=_TRAIN)
 
@@ -537,18 +478,18 @@ def _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn):
             continue
         d = look[i] / ln * 17.0 * frac
         c = tuple(int(v) for v in (0.5 * colors[i] + 0.5 * 255))
-        draw.line([(_S(pp[i, 0]), _S(pp[i, 1])), (_S(pp[i, 0] + d[0]), _S(pp[i, 1] + d[1]))], fill=c,
-                  width=int(_S(1.6)))
+        draw.line([(sup(pp[i, 0]), sup(pp[i, 1])), (sup(pp[i, 0] + d[0]), sup(pp[i, 1] + d[1]))], fill=c,
+                  width=int(sup(1.6)))
 
     # The path: white halo, then segments coloured by time.
     lw = 3.2
     if n > 1:
-        draw.line([(float(_S(p[0])), float(_S(p[1]))) for p in pp], fill=(255, 255, 255), width=int(_S(lw + 3.5)),
+        draw.line([(float(sup(p[0])), float(sup(p[1]))) for p in pp], fill=(255, 255, 255), width=int(sup(lw + 3.5)),
                   joint="curve")
         for i in range(n - 1):
             c = tuple(int(v) for v in ((colors[i].astype(int) + colors[i + 1]) // 2))
-            draw.line([(_S(pp[i, 0]), _S(pp[i, 1])), (_S(pp[i + 1, 0]), _S(pp[i + 1, 1]))], fill=c,
-                      width=int(_S(lw)))
+            draw.line([(sup(pp[i, 0]), sup(pp[i, 1])), (sup(pp[i + 1, 0]), sup(pp[i + 1, 1]))], fill=c,
+                      width=int(sup(lw)))
             _circle(draw, pp[i + 1], lw / 2 - 0.05, fill=tuple(int(v) for v in colors[i + 1]))
     _circle(draw, pp[0], lw / 2 + 2.2, fill=tuple(int(v) for v in colors[0]), outline=(255, 255, 255), width=1.2)
 
@@ -579,7 +520,7 @@ def _draw_panel(geo, view, rect, pos, fwd, colors, kf, train, pts, warn):
             r = KEYFRAME_RADIUS if len(label) < 3 else KEYFRAME_RADIUS + 3
             _circle(draw, p, r + 1.6, fill=(255, 255, 255))
             _circle(draw, p, r, fill=_KEYFRAME_FILL)
-            _text(draw, (p[0], p[1]), label, 12.5 if len(label) < 3 else 11, fill=_KEYFRAME_TEXT, anchor="mm",
+            draw_text(draw, (p[0], p[1]), label, 12.5 if len(label) < 3 else 11, fill=_KEYFRAME_TEXT, anchor="mm",
                   bold=True)
     return panel
 
@@ -590,27 +531,27 @@ def _draw_legend(draw, geo, n, kf, train, warn, show_warn, seconds, fps) -> None
     x = float(_MARGIN_L)
     # Time colour bar.
     bar_w = 150
-    _text(draw, (x, y), "start", 12, anchor="lm")
+    draw_text(draw, (x, y), "start", 12, anchor="lm")
     x += 36
-    xs = np.arange(int(_S(x)), int(_S(x + bar_w)))
+    xs = np.arange(int(sup(x)), int(sup(x + bar_w)))
     cols = path_color((xs - xs[0]) / max(len(xs) - 1, 1))
     for xi, c in zip(xs, cols):
-        draw.line([(xi, _S(y - 4)), (xi, _S(y + 4))], fill=tuple(int(v) for v in c))
+        draw.line([(xi, sup(y - 4)), (xi, sup(y + 4))], fill=tuple(int(v) for v in c))
     _arrow(draw, np.array([x + bar_w + 7, y]), np.array([1.0, 0.0]), path_color(1.0), size=7)
     x += bar_w + 20
-    _text(draw, (x, y), "end", 12, anchor="lm")
+    draw_text(draw, (x, y), "end", 12, anchor="lm")
     x += 48
 
     def item(draw_icon, text: str) -> None:
         nonlocal x
         draw_icon(x + 8, y)
-        box = _text(draw, (x + 22, y), text, 12, anchor="lm")
+        box = draw_text(draw, (x + 22, y), text, 12, anchor="lm")
         x = box[2] + 26
 
     if kf is not None and len(kf):
         def kf_icon(cx, cy):
             _circle(draw, (cx, cy), 9, fill=_KEYFRAME_FILL)
-            _text(draw, (cx, cy), "1", 10, fill=_KEYFRAME_TEXT, anchor="mm", bold=True)
+            draw_text(draw, (cx, cy), "1", 10, fill=_KEYFRAME_TEXT, anchor="mm", bold=True)
 
         item(kf_icon, f"keyframes ({len(kf)})")
     if train is not None and len(train):
@@ -625,124 +566,4 @@ def _draw_legend(draw, geo, n, kf, train, warn, show_warn, seconds, fps) -> None
         parts.append(f"{rate:g} fps")
     elif fps:
         parts.append(f"{fps:g} fps")
-    _text(draw, (width - _MARGIN_R, y), "  ·  ".join(parts), 13, anchor="rm", bold=True)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Contact sheet
-# ----------------------------------------------------------------------------------------------------------
-
-
-def contact_sheet_png(
-    out_png: str | Path,
-    frames: Sequence[Any],
-    labels: Sequence[str],
-    cols: int = 6,
-    *,
-    title: str = "",
-    min_tile_width: int = 200,
-) -> Path:
-    """A labelled grid of frames as one PNG, written atomically.
-
-    Args:
-        out_png: the PNG to write (its folder is created).
-        frames: F images (H, W, 3) uint8 (or float in [0, 1], arrays or tensors); different sizes are centred
-            in cells of the largest size.
-        labels: F captions, one under each frame.
-        cols: frames per row (fewer when there are fewer frames).
-        title: optional heading above the grid.
-        min_tile_width: frames narrower than this are enlarged by an integer factor (nearest neighbour, so
-            the rendered pixels stay visible).
-    Returns:
-        ``out_png`` as a Path. The image is ``cols' * (tile_w + 10) + 10`` wide and
-        ``rows * (tile_h + 10 + label band) + 10 (+ title band)`` high, where ``cols' = min(cols, F)``.
-    """
-    from PIL import Image, ImageDraw
-
-    from scenegen.core.io import to_uint8, write_png
-
-    if len(frames) == 0:
-        raise ValueError("contact_sheet_png: no frames")
-    if len(labels) != len(frames):
-        raise ValueError(f"contact_sheet_png: {len(frames)} frames but {len(labels)} labels")
-    if cols < 1:
-        raise ValueError(f"cols must be >= 1, got {cols}")
-    imgs = [to_uint8(f) for f in frames]
-    tw = max(im.shape[1] for im in imgs)
-    th = max(im.shape[0] for im in imgs)
-    factor = max(1, math.ceil(min_tile_width / tw)) if tw < min_tile_width else 1
-    tw, th = tw * factor, th * factor
-    cols = min(cols, len(imgs))
-    rows = math.ceil(len(imgs) / cols)
-    pad, label_h = 10, 24
-    title_h = 36 if title else 0
-    W = cols * (tw + pad) + pad
-    H = title_h + rows * (th + label_h + pad) + pad
-    sheet = Image.new("RGB", (W * _SS, H * _SS), (30, 30, 32))
-    draw = ImageDraw.Draw(sheet)
-    if title:
-        _text(draw, (pad, title_h / 2 + 3), title, 16, fill=(240, 240, 240), anchor="lm", bold=True)
-    for k, (im, label) in enumerate(zip(imgs, labels)):
-        r, c = divmod(k, cols)
-        x = pad + c * (tw + pad)
-        y = title_h + pad + r * (th + label_h + pad)
-        h, w = im.shape[0] * factor, im.shape[1] * factor
-        tile = Image.fromarray(im).resize((w * _SS, h * _SS), Image.NEAREST)
-        ox, oy = x + (tw - w) / 2, y + (th - h) / 2
-        sheet.paste(tile, (int(round(_S(ox))), int(round(_S(oy)))))
-        text = str(label)
-        size = 12.0
-        font = _font(int(size * _SS))
-        while size > 7 and draw.textlength(text, font=font) > _S(tw - 4):
-            size -= 0.5
-            font = _font(int(size * _SS))
-        _text(draw, (x + tw / 2, y + th + label_h / 2 + 1), text, size, fill=(225, 225, 225), anchor="mm")
-    out = sheet.resize((W, H), Image.LANCZOS)
-    return write_png(out_png, np.asarray(out))
-
-
-def render_contact_frames(
-    render_fn: Callable[[Any, int], dict],
-    path: Any,
-    count: int = 12,
-    scale: float = 0.25,
-) -> tuple[list[np.ndarray], list[str]]:
-    """Render ``count`` evenly spaced frames of a camera path at low resolution, for :func:`contact_sheet_png`.
-
-    Args:
-        render_fn: ``render_fn(cameras, i) -> {"rgb": (H, W, 3) float in [0, 1], ...}`` renders camera ``i``
-            of ``cameras`` (the signature of ``LoadedRun.render`` and of
-            :func:`scenegen.video.render_camera_path`'s renderer).
-        path: a :class:`~scenegen.paths.CameraPath` (N frames).
-        count: frames to render (all N when N <= count); the first and the last frame are always included.
-        scale: resolution factor (``path.scaled(scale)``); 0.25 renders a 1920x1080 path at 480x270.
-    Returns:
-        (frames, labels): ``min(count, N)`` images (h, w, 3) uint8 and captions "frame i/N-1 · t s".
-    """
-    import torch
-
-    from scenegen.core.io import to_uint8
-
-    if count < 1:
-        raise ValueError(f"count must be >= 1, got {count}")
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale}")
-    small = path.scaled(scale) if scale != 1.0 else path
-    cams = small.cameras
-    n = len(cams)
-    if n == 0:
-        raise ValueError("render_contact_frames: the path has no cameras")
-    if bool((cams.width < 1).any()) or bool((cams.height < 1).any()):
-        raise ValueError(f"render_contact_frames: scale {scale} leaves an empty image")
-    idx = np.unique(np.linspace(0, n - 1, min(count, n)).round().astype(int))
-    fps = path.video_fps
-    frames: list[np.ndarray] = []
-    labels: list[str] = []
-    for i in idx:
-        with torch.no_grad():
-            out = render_fn(cams, int(i))
-        if "rgb" not in out:
-            raise KeyError(f"render_fn returned no 'rgb' for frame {i} (keys: {sorted(out)})")
-        frames.append(to_uint8(out["rgb"]))
-        labels.append(f"frame {int(i)}/{n - 1} \u00b7 {i / fps:.2f} s")
-    return frames, labels
+    draw_text(draw, (width - _MARGIN_R, y), "  ·  ".join(parts), 13, anchor="rm", bold=True)

@@ -18,10 +18,14 @@ Kinds:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PathWarning", "check_path", "format_frames"]
+from scenegen.paths.interpolate import sample_path
+from scenegen.paths.model import PathSpec
+
+__all__ = ["PathWarning", "check_path", "format_frames", "format_summary", "summarize"]
 
 
 @dataclass
@@ -43,8 +47,6 @@ class PathWarning:
 
     def __str__(self) -> str:
         return self.message
-
-
 
 
 def format_frames(frames, max_ranges: int = 8) -> str:
@@ -94,7 +96,7 @@ def check_path(
     Args:
         c2w: (N, 4, 4) or (N, 3, 4) camera-to-world of the rendered frames (world units).
         fps: frames per second (for speeds).
-        volume: a :class:`~scenegen.paths.scene_volume.SceneVolume`, or None to skip the scene checks.
+        volume: a :class:`~scenegen.paths.volume.SceneVolume`, or None to skip the scene checks.
         min_clearance: distance to occupied space (world units) below which a frame is ``too_close``.
         max_speed: world units per second above which a frame is ``too_fast`` (None: not checked).
         max_turn_deg_per_frame: view rotation per frame above which a frame is an ``orientation_jump``;
@@ -177,3 +179,39 @@ def check_path(
                 ang[jump].tolist(),
             ))
     return out
+
+
+def summarize(spec: PathSpec, volume=None, min_clearance: float = 0.2) -> dict:
+    """Frames, duration, length, speeds and safety warnings (:func:`check_path`) of a path (world units)."""
+    c2w, fov, _ = sample_path(spec)
+    pos = c2w[:, :3, 3]
+    steps = np.linalg.norm(np.diff(pos, axis=0), axis=1) if len(pos) > 1 else np.zeros(0)
+    speed = steps * spec.fps
+    warnings = check_path(c2w, spec.fps, volume, min_clearance=min_clearance)
+    return {
+        "keyframes": len(spec.keyframes),
+        "frames": int(len(c2w)),
+        "duration_s": float(spec.duration),
+        "fps": float(spec.fps),
+        "resolution": f"{spec.width}x{spec.height}",
+        "camera_type": spec.camera_type,
+        "length": float(steps.sum()),
+        "max_speed": float(speed.max()) if len(speed) else 0.0,
+        "mean_speed": float(speed.mean()) if len(speed) else 0.0,
+        "fov_range": (float(fov.min()), float(fov.max())),
+        "loop": bool(spec.loop),
+        "warnings": warnings,
+    }
+
+
+def format_summary(path: str | Path, s: dict) -> str:
+    """A :func:`summarize` dict as a few lines of text (one per warning)."""
+    lines = [
+        f"{path}: {s['keyframes']} keyframes, {s['frames']} frames at {s['fps']:g} fps = {s['duration_s']:.2f} s, "
+        f"{s['resolution']} {s['camera_type']}{' (loop)' if s['loop'] else ''}",
+        f"  length {s['length']:.3f}, speed mean {s['mean_speed']:.3f} / max {s['max_speed']:.3f} units/s, "
+        f"fov {s['fov_range'][0]:.1f}..{s['fov_range'][1]:.1f} deg",
+    ]
+    for w in s["warnings"]:
+        lines.append(f"  warning: {w.message}")
+    return "\n".join(lines)

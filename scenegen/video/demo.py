@@ -71,7 +71,7 @@ def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -
 
 def rooms_visited(spec, plan, min_frames: int = 3) -> set[str]:
     """Names of the plan's rooms the path's camera stands in for at least ``min_frames`` frames."""
-    from scenegen.paths.interpolate import sample_path
+    from scenegen.paths import sample_path
 
     c2w, _, _ = sample_path(spec)
     p = np.asarray(c2w)[:, :3, 3]
@@ -100,7 +100,7 @@ def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6, scene=None):
     then into every other room through its door: from the corridor facing the door, just inside looking at the
     far wall, in the middle looking along a side wall, and out again facing the next room's door. Keyframes look
     where a visitor looks, never at a wall close by."""
-    from scenegen.paths.keyframes import Keyframe, PathSpec
+    from scenegen.paths import Keyframe, PathSpec
 
     rooms = [r for r in plan.rooms if r.type != "hallway"]
     hall = next((r for r in plan.rooms if r.type == "hallway"), None)
@@ -156,12 +156,12 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
     """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``. With the generated plan at
     hand, the auto tour is kept when it visits every room; otherwise (a field too young to show every room's
     floor, or a failed plan) the camera walks room by room through the plan's doors, and the reason is printed."""
-    from scenegen.paths.auto import auto_walkthrough
-    from scenegen.paths.scene_volume import SceneVolume
+    from scenegen.paths import auto_walkthrough
+    from scenegen.pipelines.paths import volume_from_run
 
     kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height, fov=60.0)
     try:
-        volume = SceneVolume.from_run(run_dir, up=(0.0, 0.0, 1.0))
+        volume = volume_from_run(run_dir, up=(0.0, 0.0, 1.0), device="cpu")
         spec = auto_walkthrough(volume, eye_height=1.6, speed=0.8, **kw)
         if spec.duration > cfg.tour_seconds:  # walk faster, up to 1.6 m/s
             speed = min(1.6, 0.8 * spec.duration / cfg.tour_seconds)
@@ -190,8 +190,7 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
     from scenegen.data.prior.build import build_scene
     from scenegen.data.prior.generate import plan_picture, room_cameras
     from scenegen.data.synth import synthesize_dataset
-    from scenegen.paths import load_camera_path
-    from scenegen.paths.keyframes import save_path_spec
+    from scenegen.paths import load_camera_path, save_path_spec
     from scenegen.train.config import TrainConfig
     from scenegen.train.evaluate import evaluate
     from scenegen.train.run import load_run

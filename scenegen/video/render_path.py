@@ -41,7 +41,7 @@ from rich.text import Text
 
 from scenegen.core.io import publish
 from scenegen.cameras.cameras import Cameras
-from scenegen.paths.nerfstudio_path import CameraPath
+from scenegen.paths import CameraPath
 from scenegen.video.writer import (
     OddSize,
     VideoWriter,

@@ -68,10 +68,10 @@ def _warn_unsafe(cfg: RenderConfig, path) -> None:
     """Print the path's safety warnings (one line each, naming frames) to stderr; rendering goes on."""
     import sys
 
-    from scenegen.paths.safety import check_path
-    from scenegen.paths.scene_volume import SceneVolume
+    from scenegen.paths import check_path
+    from scenegen.pipelines.paths import volume_from_run
 
-    volume = SceneVolume.from_run(cfg.run, max_cells=128, device="cuda" if cfg.device == "cuda" else "cpu")
+    volume = volume_from_run(cfg.run, max_cells=128, device="cuda" if cfg.device == "cuda" else "cpu")
     c2w = path.cameras.c2w.numpy()
     for w in check_path(c2w, path.video_fps, volume, min_clearance=0.1):
         print(f"warning: {cfg.camera_path}: {w.message}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 A :class:`SceneVolume` answers the questions tour planning and path checking ask -- is this point inside
 geometry, how far is it from the nearest surface, is it inside the region the scene was reconstructed in --
-for a trained run (:meth:`SceneVolume.from_run`: the field's density, thresholded) or a triangle mesh
-(:meth:`SceneVolume.from_mesh`: voxels touching a surface).
+for a density function (:meth:`SceneVolume.from_density`: a trained field's density, thresholded; loading the
+run is :func:`scenegen.pipelines.paths.volume_from_run`'s job) or a triangle mesh (:meth:`SceneVolume.from_mesh`:
+voxels touching a surface).
 
 Frames and units
 ----------------
@@ -13,55 +14,38 @@ Frames and units
   ``floor(local / voxel)``. Voxel ``(i, j, k)`` spans ``[i, i+1) * voxel`` along the first local axis, etc.
   Constructors choose ``rotation`` so that the third local axis is the up vector (gravity), so the grid's
   Z columns are vertical and ``occupancy[:, :, k]`` is a horizontal slice -- what the floor finder in
-  :mod:`scenegen.paths.auto` relies on.
+  :mod:`scenegen.paths.floor` relies on.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
+from scenegen.cameras.poses import up_basis
 from scenegen.core.errors import InputError
+from scenegen.data.synth.o3d import import_open3d
+from scenegen.data.run_scene import RunScene
 
-__all__ = ["SceneVolume", "frame_for_up"]
+__all__ = ["DensityFn", "PointsFn", "SceneVolume"]
 
+DensityFn = Callable[[np.ndarray], np.ndarray]
+"""(N, 3) float64 WORLD points -> (N,) density per WORLD unit (the extinction coefficient sigma: a ray of length
+``l`` through it keeps ``exp(-sigma * l)`` of its light). For a field with a world -> field similarity of scale
+``s`` this is the field's density times ``s``. Like nerfacc's ``sigma_fn``, it is called on batches."""
 
-def frame_for_up(up) -> np.ndarray:
-    """(3, 3) orthonormal, right-handed frame whose third column is the unit ``up`` (3,).
-
-    When ``up`` is (within 1e-6) a signed world axis the frame is a signed permutation of the identity (identity
-    for +Z), so axis-aligned scenes keep axis-aligned grids. Otherwise the first column is the world axis least
-    aligned with ``up``, made orthogonal to it.
-    """
-    u = np.asarray(up, dtype=np.float64).reshape(3)
-    n = float(np.linalg.norm(u))
-    if not (np.isfinite(n) and n > 0):
-        raise InputError("the up vector must be finite and non-zero", field="up")
-    u = u / n
-    a = int(np.argmax(np.abs(u)))
-    if abs(u[a]) > 1.0 - 1e-9:  # a signed world axis: keep the grid axis-aligned
-        u = np.zeros(3)
-        u[a] = 1.0 if np.asarray(up, dtype=np.float64).reshape(3)[a] > 0 else -1.0
-        if a == 2 and u[2] > 0:
-            return np.eye(3)
-        ref = np.eye(3)[0 if a != 0 else 1]
-    else:
-        ref = np.eye(3)[int(np.argmin(np.abs(u)))]
-    e1 = ref - (ref @ u) * u
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(u, e1)
-    return np.stack([e1, e2, u], 1)
+PointsFn = Callable[[np.ndarray], np.ndarray]
+"""(N, 3) float64 WORLD points -> (N,) bool."""
 
 
 def _fill_closed_parts(occ: np.ndarray, verts: np.ndarray, faces: np.ndarray, origin: np.ndarray,
                       rot: np.ndarray, voxel: float) -> None:
     """Set ``occ`` (X, Y, Z) at voxel centres inside each watertight connected component of the mesh."""
     import trimesh
-
-    from scenegen.data.synth.o3d import import_open3d
 
     o3d = import_open3d()
     mesh = trimesh.Trimesh(verts, faces, process=False)
@@ -182,8 +166,6 @@ class SceneVolume:
         """(X, Y, Z) float32: distance (world units) from every voxel centre to the nearest occupied voxel centre
         (0 in occupied voxels; the grid's diagonal when nothing is occupied). Cached."""
         if self._dist is None:
-            from scipy import ndimage
-
             if self.occupancy.any():
                 d = ndimage.distance_transform_edt(~self.occupancy, sampling=self.voxel)
             else:
@@ -199,8 +181,6 @@ class SceneVolume:
         distance to the actual surface is this value within about one voxel. Points outside the grid get the
         value at the nearest grid point plus their distance to it (space outside the grid counts as free).
         """
-        from scipy import ndimage
-
         q = self.to_local(points) / self.voxel - 0.5  # continuous voxel-centre coordinates
         shape = np.asarray(self.shape, dtype=np.float64)
         qc = np.clip(q, 0.0, shape - 1)
@@ -261,8 +241,6 @@ class SceneVolume:
             fill: also occupy voxels whose centre is inside a watertight connected component of the mesh
                 (each tested on its own, so overlapping closed parts are handled).
         """
-        from scenegen.data.synth.o3d import import_open3d
-
         mesh = getattr(mesh, "mesh", mesh)
         verts = np.asarray(mesh.vertices, dtype=np.float64)
         faces = np.asarray(mesh.faces, dtype=np.int64)
@@ -270,7 +248,7 @@ class SceneVolume:
             raise InputError("the mesh has no triangles", field="mesh")
         voxel = float(voxel)
         thick = voxel * math.sqrt(3.0) / 2.0 + 1e-6 if thickness is None else float(thickness)
-        rot = frame_for_up(up)
+        rot = up_basis(up)
         box = np.asarray(bounds, dtype=np.float64).reshape(2, 3) if bounds is not None else np.stack([verts.min(0), verts.max(0)])
         corners = np.array([[box[i][0], box[j][1], box[k][2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
         origin, shape = cls._grid_for_box(corners, rot, voxel, pad)
@@ -308,70 +286,53 @@ class SceneVolume:
         return cls(origin=origin, voxel=voxel, occupancy=occ, up=rot[:, 2], rotation=rot, source="mesh")
 
     @classmethod
-    def from_run(
+    def from_density(
         cls,
-        run_dir: str | Path,
+        density_fn: DensityFn,
+        scene: RunScene,
+        *,
+        occupied_fn: PointsFn | None = None,
         up=None,
         voxel: float | None = None,
         max_cells: int = 256,
         opacity: float = 0.5,
         supersample: int = 2,
-        device: str = "cpu",
         chunk: int = 1 << 16,
+        source: str = "",
     ) -> "SceneVolume":
-        """Occupancy of a trained run: where the field's density makes a voxel opaque.
+        """Occupancy of a radiance field given by its density: where the density makes a voxel opaque.
 
-        The run is loaded with :func:`scenegen.train.run.load_run`. A regular grid of world points covers the
-        dataset's content box (``aabb_world`` in the run's ``scene.json``) when known, else the field's
-        ``[-1, 1]^3`` box mapped to world units (for unbounded scenes: the uncontracted inner region). At every
-        voxel, ``supersample^3`` points are mapped into field coordinates (``SceneTransform``) and the field's
-        density ``sigma`` (per field unit) is read; the voxel is occupied when the largest opacity over a voxel
-        length, ``1 - exp(-sigma * voxel * scale)``, exceeds ``opacity`` -- and the run's occupancy bitfield
-        (what the renderer samples at all) marks the sample's cell. Only samples inside occupied bitfield cells
-        are evaluated, so a trained room costs a few million density queries.
+        A regular grid of world points covers the dataset's content box (``scene.aabb``) when known, else the
+        field's ``[-1, 1]^3`` box mapped to world units by ``scene.transform`` (for unbounded scenes: the
+        uncontracted inner region). At every voxel, ``supersample^3`` points are sampled; the voxel is occupied
+        when the largest opacity over a voxel length, ``1 - exp(-sigma * voxel)``, exceeds ``opacity``, counting
+        only samples where ``occupied_fn`` holds (a trained run's occupancy bitfield: what the renderer samples at
+        all). ``density_fn`` is only called on those samples, so a trained room costs a few million queries.
 
         Args:
-            run_dir: a run folder (``scenegen train --output``).
-            up: (3,) world up; default: the dataset's, else the training cameras' mean image-up vector (a gravity
-                estimate, :func:`scenegen.data.loader.estimate_up_from_c2w`), else +Z.
+            density_fn: (N, 3) world points -> (N,) density per world unit (see :data:`DensityFn`).
+            scene: the run's world-space facts: content box, world -> field transform, up, training cameras.
+            occupied_fn: (N, 3) world points -> (N,) bool, the samples that count; None = all of them.
+            up: (3,) world up; default: ``scene.up`` (the dataset's, else the training cameras' gravity estimate,
+                else +Z).
             voxel: voxel size, world units; default: the box's longest side / ``max_cells``.
             max_cells: voxels along the longest side when ``voxel`` is None.
             opacity: occupancy threshold on the opacity of one voxel length (0..1).
             supersample: density samples per voxel and axis (thin, opaque surfaces are not missed).
-            device: torch device for the field ("cpu", "cuda").
-            chunk: points per density query.
+            chunk: points per ``density_fn`` call.
+            source: free-form description stored in :attr:`source`.
         """
-        import torch
+        tr = scene.transform
+        cams = np.asarray(scene.train_c2w, dtype=np.float64)[:, :3, 3] if len(scene.train_c2w) else None
+        up_v = scene.up if up is None else np.asarray(up, dtype=np.float64)
+        rot = up_basis(up_v)
 
-        from scenegen.train.run import load_run
-
-        run = load_run(run_dir, device)
-        tr = run.transform
-        scene = run.scene
-        cams = None
-        up_v = None
-        try:
-            from scenegen.paths.scene_info import read_run_scene
-
-            info = read_run_scene(run_dir)
-            cams = np.asarray(info.train_c2w, dtype=np.float64)[:, :3, 3]
-            up_v = info.up if up is None else None
-        except Exception:  # older runs / a missing dataset: fall back to what the checkpoint knows
-            cams = None
-        if up is not None:
-            up_v = np.asarray(up, dtype=np.float64)
-        if up_v is None:
-            up_v = np.asarray(scene.get("up") or [0.0, 0.0, 1.0], dtype=np.float64)
-        rot = frame_for_up(up_v)
-
-        aabb = scene.get("aabb_world")
-        if aabb is not None and tr.bounded:
-            box = np.asarray(aabb, dtype=np.float64).reshape(2, 3)
+        c = np.asarray(tr.center, dtype=np.float64)
+        if scene.aabb is not None and tr.bounded:
+            box = np.asarray(scene.aabb, dtype=np.float64).reshape(2, 3)
         else:
-            c = np.asarray(tr.center, dtype=np.float64)
             box = np.stack([c - 1.0 / tr.scale, c + 1.0 / tr.scale])
         if tr.bounded:  # never outside the field's box
-            c = np.asarray(tr.center, dtype=np.float64)
             box = np.stack([np.maximum(box[0], c - 1.0 / tr.scale), np.minimum(box[1], c + 1.0 / tr.scale)])
         corners = np.array([[box[i][0], box[j][1], box[k][2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
         if voxel is None:
@@ -380,44 +341,38 @@ class SceneVolume:
         voxel = float(voxel)
         origin, shape = cls._grid_for_box(corners, rot, voxel, pad=0)
 
-        field_ = run.renderer.field
-        grid = run.renderer.grid
-        dev = run.device
-        scale = float(tr.scale)
-        thresh = -math.log(max(1e-6, 1.0 - float(opacity))) / (voxel * scale)  # sigma (per field unit)
+        thresh = -math.log(max(1e-6, 1.0 - float(opacity))) / voxel  # sigma per world unit
         occ = np.zeros(shape, dtype=bool)
-        # Candidate voxels: centres inside the content box; samples inside occupied bitfield cells.
+        # Candidate voxels: centres inside the content box; samples where occupied_fn holds.
         X, Y, Z = shape
         s = max(1, int(supersample))
         sub = (np.stack(np.meshgrid(*[np.arange(s)] * 3, indexing="ij"), -1).reshape(-1, 3) + 0.5) / s
-        with torch.no_grad():
-            for i in range(X):
-                jk = np.stack(np.meshgrid(np.arange(Y), np.arange(Z), indexing="ij"), -1).reshape(-1, 2)
-                ijk = np.concatenate([np.full((len(jk), 1), i), jk], 1)
-                w = ((ijk + 0.5) * voxel) @ rot.T + origin
-                ijk = ijk[np.all((w >= box[0] - 1e-9) & (w <= box[1] + 1e-9), axis=1)]
-                if len(ijk) == 0:
-                    continue
-                pts = ((ijk[:, None, :] + sub[None]) * voxel) @ rot.T + origin  # (n, s^3, 3)
-                flat = tr.world_to_field_points(torch.as_tensor(pts.reshape(-1, 3), dtype=torch.float32)).to(dev)
-                # the renderer never samples empty bitfield cells: only points in occupied cells count
-                live = grid.occupied(flat) if grid is not None else torch.ones(flat.shape[0], dtype=torch.bool)
-                live_np = live.cpu().numpy().reshape(len(ijk), -1)
-                any_live = live_np.any(1)
-                if not any_live.any():
-                    continue
-                ijk, live_np = ijk[any_live], live_np[any_live]
-                flat = flat.reshape(-1, len(sub), 3)[torch.as_tensor(any_live, device=flat.device)].reshape(-1, 3)
-                sel = torch.as_tensor(live_np.reshape(-1))
-                pts_live = flat[sel.to(flat.device)]
-                sig = torch.zeros(flat.shape[0])
-                vals = torch.empty(pts_live.shape[0])
-                for a in range(0, pts_live.shape[0], chunk):
-                    vals[a : a + chunk] = field_.density(pts_live[a : a + chunk]).float().cpu()
-                sig[sel] = vals
-                hit = sig.reshape(len(ijk), -1).amax(1).numpy() > thresh
-                h = ijk[hit]
-                occ[h[:, 0], h[:, 1], h[:, 2]] = True
+        for i in range(X):
+            jk = np.stack(np.meshgrid(np.arange(Y), np.arange(Z), indexing="ij"), -1).reshape(-1, 2)
+            ijk = np.concatenate([np.full((len(jk), 1), i), jk], 1)
+            w = ((ijk + 0.5) * voxel) @ rot.T + origin
+            ijk = ijk[np.all((w >= box[0] - 1e-9) & (w <= box[1] + 1e-9), axis=1)]
+            if len(ijk) == 0:
+                continue
+            pts = ((ijk[:, None, :] + sub[None]) * voxel) @ rot.T + origin  # (n, s^3, 3)
+            if occupied_fn is None:
+                live = np.ones((len(ijk), len(sub)), dtype=bool)
+            else:
+                live = np.asarray(occupied_fn(pts.reshape(-1, 3)), dtype=bool).reshape(len(ijk), -1)
+            any_live = live.any(1)
+            if not any_live.any():
+                continue
+            ijk, live = ijk[any_live], live[any_live]
+            sel = live.reshape(-1)
+            pts_live = pts[any_live].reshape(-1, 3)[sel]
+            sig = np.zeros(sel.shape[0], dtype=np.float64)
+            sig[sel] = np.concatenate([
+                np.asarray(density_fn(pts_live[a : a + chunk]), dtype=np.float64).reshape(-1)
+                for a in range(0, len(pts_live), chunk)
+            ])
+            hit = sig.reshape(len(ijk), -1).max(1) > thresh
+            h = ijk[hit]
+            occ[h[:, 0], h[:, 1], h[:, 2]] = True
         region_local = corners @ rot
         region = np.stack([region_local.min(0), region_local.max(0)]) - (origin @ rot)
         return cls(
@@ -428,5 +383,5 @@ class SceneVolume:
             rotation=rot,
             region=region,
             camera_positions=cams,
-            source=f"run {run_dir}",
+            source=source,
         )

@@ -1,15 +1,16 @@
 """Automatic walk-through of a scene: find the floor and the rooms, visit every room at eye height.
 
-:func:`auto_walkthrough` plans a tour through a :class:`~scenegen.paths.scene_volume.SceneVolume` (a trained
-run's occupancy or a mesh's) and returns a :class:`~scenegen.paths.keyframes.PathSpec`. The steps, all on the
-volume's grid (its third axis is the up vector; world units throughout):
+:func:`auto_walkthrough` plans a tour through a :class:`~scenegen.paths.volume.SceneVolume` (a trained
+run's occupancy or a mesh's) and returns a :class:`~scenegen.paths.model.PathSpec`. The walking settings (eye
+height, clearance, speed, turn rate...) come from a :class:`~scenegen.paths.style.WalkStyle`. The steps, all on
+the volume's grid (its third axis is the up vector; world units throughout):
 
-1. **Floor** (:func:`floor_map`): per floor-plan column, the lowest occupied voxel with at least ``headroom``
-   free voxels above it; its height is the floor height of the column. Columns are joined into floors where
-   neighbouring heights differ by at most ``max_step``; the floor with the most free area is kept (furniture
-   tops and the top of the ceiling are separate floors and drop out). Holes in it (a young field's floor is not
-   opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far off the
-   local floor level (a low percentile around them: a seat reached through small steps, a floater) are
+1. **Floor** (:func:`~scenegen.paths.floor.floor_map`): per floor-plan column, the lowest occupied voxel with
+   at least ``headroom`` free voxels above it; its height is the floor height of the column. Columns are joined
+   into floors where neighbouring heights differ by at most ``max_step``; the floor with the most free area is
+   kept (furniture tops and the top of the ceiling are separate floors and drop out). Holes in it (a young
+   field's floor is not opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far
+   off the local floor level (a low percentile around them: a seat reached through small steps, a floater) are
    replaced by it.
 2. **Free space at eye height**: a column is free when nothing is occupied from ``floor + 0.3`` to
    ``floor + eye_height + 0.2``. Its 2D distance transform gives the clearance of every cell; cells at least
@@ -19,12 +20,12 @@ volume's grid (its third axis is the up vector; world units throughout):
    merged into their neighbours.
 4. **Tour**: start in the room nearest the training cameras' mean (else the largest), then the nearest
    unvisited room (geodesic distance), and so on. Routes are shortest paths (Dijkstra, 8-connected) over the
-   safe cells that prefer the middle of passages; each room is visited by a loop around
-   its interior (the outline of its safe area ``inset`` in from the edge), counter-clockwise, looking along the travel direction turned
-   towards the room's centre.
+   safe cells that prefer the middle of passages; each room is visited by a loop around its interior (the
+   outline of its safe area ``inset`` in from the edge), counter-clockwise, looking along the travel direction
+   turned towards the room's centre.
 5. **Smoothing**: the cell path is resampled, smoothed with a moving average and pulled back towards the
    (safe) cell path wherever smoothing cut a corner closer than ``clearance``; the eye is at the smoothed
-   floor height + ``eye_height``. :func:`~scenegen.paths.walkthrough.track_spec` makes the keyframes (level
+   floor height + ``eye_height``. :func:`~scenegen.paths.track.track_spec` makes the keyframes (level
    camera, bounded turn rate, constant speed).
 """
 
@@ -32,203 +33,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from scenegen.core.errors import InputError
+from scenegen.paths.floor import FloorMap, floor_map, from_map, grid_zup, to_map
+from scenegen.paths.style import WALK, WalkStyle
+from scenegen.paths.track import track_spec
 
-__all__ = ["FloorMap", "TourPlan", "auto_walkthrough", "floor_height_under", "floor_map", "plan_tour"]
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Floor and free space
-# ----------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FloorMap:
-    """Floor-plan maps of a volume, on its first two grid axes (X, Y); the third axis is up.
-
-    Attributes:
-        height: (X, Y) float64 floor height along the grid's third axis (grid-local world units, i.e. from the
-            volume's origin), NaN where no floor was found.
-        level: (X, Y) int index of the floor voxel (-1: none).
-        walkable: (X, Y) bool: the kept floor (the connected floor with the most free area).
-        free: (X, Y) bool: walkable and nothing occupied from floor + ``low`` to floor + eye height + ``high``.
-        distance: (X, Y) float64 distance (world units) from each free cell centre to the nearest non-free cell
-            centre (0 outside the free space; the map's border counts as non-free).
-        voxel: cell size (world units).
-    """
-
-    height: np.ndarray
-    level: np.ndarray
-    walkable: np.ndarray
-    free: np.ndarray
-    distance: np.ndarray
-    voxel: float
-
-
-def _grid_zup(volume) -> tuple[np.ndarray, np.ndarray]:
-    """The volume's occupancy with the up axis last, and the axis permutation used (grid axes order)."""
-    a = volume.up_axis
-    if a is None:
-        raise InputError(
-            "the scene volume's grid is not aligned with its up vector: build it with that up vector", field="up"
-        )
-    perm = [i for i in range(3) if i != a] + [a]
-    return np.transpose(volume.occupancy, perm), np.asarray(perm)
-
-
-def floor_map(
-    volume,
-    eye_height: float = 1.6,
-    low: float = 0.3,
-    high: float = 0.2,
-    headroom: float = 0.3,
-    max_step: float = 0.2,
-    fill: float = 1.0,
-    flat: float = 2.0,
-    flat_tol: float = 0.12,
-) -> FloorMap:
-    """Find the walkable floor and the free space at eye height (see the module docstring, steps 1-2).
-
-    Args:
-        volume: a :class:`~scenegen.paths.scene_volume.SceneVolume` whose grid has up as an axis.
-        eye_height: camera height above the floor (world units).
-        low, high: the column must be free from ``floor + low`` to ``floor + eye_height + high``.
-        headroom: free space needed above an occupied voxel for it to count as floor (world units).
-        max_step: largest height difference between neighbouring floor cells of one floor.
-        fill: enclosed holes in the kept floor (columns without a floor of their own: a trained field's floor
-            is not opaque everywhere) up to this area (square world units) are walkable at the nearest floor
-            cell's height where their band is free.
-        flat, flat_tol: floor heights more than ``flat_tol`` off the 20th percentile of the floor heights in a
-            ``flat`` wide window are replaced by it (0 = off).
-    """
-    from scipy import ndimage
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    occ, _ = _grid_zup(volume)
-    v = volume.voxel
-    X, Y, Z = occ.shape
-    # run[k] = free voxels directly above voxel k (space above the grid counts as occupied)
-    run = np.zeros((X, Y, Z), dtype=np.int32)
-    cur = np.zeros((X, Y), dtype=np.int32)
-    for k in range(Z - 1, -1, -1):
-        run[:, :, k] = cur
-        cur = np.where(occ[:, :, k], 0, cur + 1)
-    need = max(1, int(math.ceil(headroom / v - 1e-9)))
-    cand = occ & (run >= need)
-    has = cand.any(axis=2)
-    level = np.where(has, np.argmax(cand, axis=2), -1)
-    height = np.where(has, (level + 0.5) * v, np.nan)
-
-    # free column from floor + low to floor + eye_height + high (above the grid: free)
-    cum = np.concatenate([np.zeros((X, Y, 1), np.int32), np.cumsum(occ, axis=2, dtype=np.int32)], axis=2)
-    a = np.clip(level + int(round(low / v)), 0, Z)
-    b = np.clip(level + int(math.ceil((eye_height + high) / v)) + 1, 0, Z)
-    ii, jj = np.meshgrid(np.arange(X), np.arange(Y), indexing="ij")
-    blocked = (cum[ii, jj, b] - cum[ii, jj, a]) > 0
-    col_free = has & ~blocked
-
-    # floors: 4-neighbours whose heights differ by at most max_step
-    idx = np.arange(X * Y).reshape(X, Y)
-    rows, cols = [], []
-    tol = max_step + 1e-9
-    for dx, dy in ((1, 0), (0, 1)):
-        h0 = height[: X - dx, : Y - dy]
-        h1 = height[dx:, dy:]
-        ok = has[: X - dx, : Y - dy] & has[dx:, dy:] & (np.abs(h0 - h1) <= tol)
-        rows.append(idx[: X - dx, : Y - dy][ok])
-        cols.append(idx[dx:, dy:][ok])
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    graph = coo_matrix((np.ones(len(r), np.int8), (r, c)), shape=(X * Y, X * Y))
-    _, lab = connected_components(graph, directed=False)
-    lab = lab.reshape(X, Y)
-    walkable = np.zeros((X, Y), dtype=bool)
-    if has.any():  # the floor with the most free area (with no free column anywhere: the largest floor)
-        counts = np.bincount(lab[col_free if col_free.any() else has], minlength=lab.max() + 1)
-        walkable = has & (lab == int(np.argmax(counts)))
-    if fill > 0 and walkable.any() and not walkable.all():
-        # holes in the floor (surfaces a young field has not made opaque yet, seen at grazing angles): a column
-        # near the floor whose band is free at the nearest floor cell's height is walkable at that height
-        # Only enclosed holes: never the no-floor strip under a wall, which joins the space outside the walls
-        # (a wall the field has not made opaque yet must still stop the walk).
-        holes, nh = ndimage.label(~walkable)
-        area = np.bincount(holes.ravel(), minlength=nh + 1) * v * v
-        border = np.unique(np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1]]))
-        small = area <= fill
-        small[border] = False
-        small[0] = False
-        _, (ix, iy) = ndimage.distance_transform_edt(~walkable, return_indices=True)
-        near = small[holes]
-        ln = level[ix, iy]
-        a2 = np.clip(ln + int(round(low / v)), 0, Z)
-        b2 = np.clip(ln + int(math.ceil((eye_height + high) / v)) + 1, 0, Z)
-        filled = near & ((cum[ii, jj, b2] - cum[ii, jj, a2]) == 0)
-        level = np.where(filled, ln, level)
-        height = np.where(filled, height[ix, iy], height)
-        walkable = walkable | filled
-        col_free = col_free | filled
-    if flat > 0 and walkable.sum() > 1:
-        # a floor is locally flat: columns whose floor sits more than ``flat_tol`` off the floor height around
-        # them (the 20th percentile in a ``flat`` wide window: furniture tops are higher and rarer) take that
-        # height -- a seat or a table top reached through a chain of small steps, a floater -- and are free
-        # only if their band is free at it
-        _, (ix, iy) = ndimage.distance_transform_edt(~walkable, return_indices=True)
-        hf = height[ix, iy]
-        st = max(1, int(round(0.1 / v)))  # on a ~10 cm grid: the window is large
-        k = max(3, int(round(flat / (v * st))) | 1)
-        hs = ndimage.percentile_filter(hf[::st, ::st], 20, size=k, mode="nearest")
-        hs = np.repeat(np.repeat(hs, st, 0), st, 1)[:X, :Y]
-        off = walkable & (np.abs(height - hs) > max(flat_tol, 2 * v))
-        if off.any():
-            ls = np.clip(np.round(hs / v - 0.5).astype(np.int64), 0, Z - 1)
-            level = np.where(off, ls, level)
-            height = np.where(off, (ls + 0.5) * v, height)
-            a3 = np.clip(level + int(round(low / v)), 0, Z)
-            b3 = np.clip(level + int(math.ceil((eye_height + high) / v)) + 1, 0, Z)
-            col_free = np.where(off, (cum[ii, jj, b3] - cum[ii, jj, a3]) == 0, col_free)
-    free = walkable & col_free
-    padded = np.pad(free, 1, constant_values=False)
-    dist = ndimage.distance_transform_edt(padded, sampling=v)[1:-1, 1:-1] if free.any() else np.zeros((X, Y))
-    return FloorMap(height=height, level=level, walkable=walkable, free=free, distance=dist, voxel=v)
-
-
-def _to_map(volume, perm: np.ndarray, points) -> np.ndarray:
-    """World points (N, 3) -> continuous map coordinates (N, 3) in voxels (x, y on the map, z up), centres at
-    integer + 0.5."""
-    q = volume.to_local(points) / volume.voxel
-    return q[:, perm]
-
-
-def _from_map(volume, perm: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Map coordinates (N, 3) (voxels, axes ordered x, y, up) -> world points (N, 3)."""
-    q = np.empty_like(m)
-    q[:, perm] = m
-    return volume.to_world(q * volume.voxel)
-
-
-def floor_height_under(volume, points, eye_height: float = 1.6) -> np.ndarray:
-    """(N,) floor height (the coordinate along ``volume.up`` of the floor, world units) under world points (N, 3):
-    the walkable floor cell under each point, else the nearest walkable cell's; NaN when the volume has none."""
-    from scipy import ndimage
-
-    fm = floor_map(volume, eye_height)
-    _, perm = _grid_zup(volume)
-    m = _to_map(volume, perm, points)
-    ok = fm.walkable & np.isfinite(fm.height)
-    if not ok.any():
-        return np.full(len(m), np.nan)
-    _, (ix, iy) = ndimage.distance_transform_edt(~ok, return_indices=True)
-    X, Y = ok.shape
-    i = np.clip(np.floor(m[:, 0]).astype(int), 0, X - 1)
-    j = np.clip(np.floor(m[:, 1]).astype(int), 0, Y - 1)
-    ni, nj = ix[i, j], iy[i, j]
-    h = fm.height[ni, nj]  # grid-local height along up
-    cells = np.stack([ni + 0.5, nj + 0.5, h / volume.voxel], 1)
-    return _from_map(volume, perm, cells) @ volume.up
+__all__ = ["TourPlan", "auto_walkthrough", "plan_tour"]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -238,8 +55,6 @@ def floor_height_under(volume, points, eye_height: float = 1.6) -> np.ndarray:
 
 def _grow_labels(seeds: np.ndarray, mask: np.ndarray, max_iter: int = 100000) -> np.ndarray:
     """Geodesic growth of integer labels (X, Y) (0 = none) over ``mask`` cells (8-connected, first come)."""
-    from scipy import ndimage
-
     lab = np.where(mask, seeds, 0).astype(np.int32)
     fp = np.ones((3, 3), bool)
     for _ in range(max_iter):
@@ -253,8 +68,6 @@ def _grow_labels(seeds: np.ndarray, mask: np.ndarray, max_iter: int = 100000) ->
 
 def _segment_rooms(fm: FloorMap, room_split: float, min_room_area: float) -> np.ndarray:
     """(X, Y) int room label per free cell (0 = none), rooms numbered from 1."""
-    from scipy import ndimage
-
     v = fm.voxel
     eight = np.ones((3, 3), bool)
     seeds, n = ndimage.label(fm.distance >= room_split, structure=eight)
@@ -288,8 +101,6 @@ class _Router:
     """Shortest paths over safe cells (8-connected), costs rising near obstacles so routes keep to the middle."""
 
     def __init__(self, safe: np.ndarray, dist: np.ndarray, voxel: float, prefer: float):
-        from scipy.sparse import coo_matrix
-
         self.safe = safe
         X, Y = safe.shape
         self.shape = (X, Y)
@@ -326,8 +137,6 @@ class _Router:
         return self.cells[int(np.argmin(d))]
 
     def from_node(self, src: int) -> tuple[np.ndarray, np.ndarray]:
-        from scipy.sparse.csgraph import dijkstra
-
         if src not in self._cache:
             d, pred = dijkstra(self.graph, directed=False, indices=src, return_predecessors=True)
             self._cache[src] = (d, pred)
@@ -433,8 +242,6 @@ def _room_loop(s_r: np.ndarray, d_r: np.ndarray, inset: float, voxel: float, rad
     first candidate (largest radius, then largest inset) that encloses at least half of the best candidate's
     area wins, so a cramped room still gets a loop through most of it.
     """
-    from scipy import ndimage
-
     eight = np.ones((3, 3), bool)
     candidates = []
     for rad in (radius, 0.66 * radius, 0.33 * radius):
@@ -498,29 +305,27 @@ def _moving_average(x: np.ndarray, w: int) -> np.ndarray:
 def _sample_map(a: np.ndarray, xy: np.ndarray, order: int = 1) -> np.ndarray:
     """Bilinear (order 1) or nearest (0) samples of a (X, Y) map at continuous cell coordinates xy (N, 2)
     (cell centres at integer + 0.5)."""
-    from scipy import ndimage
-
     return ndimage.map_coordinates(a.astype(np.float64), (xy - 0.5).T, order=order, mode="nearest")
 
 
 def plan_tour(
     volume,
-    eye_height: float = 1.6,
-    clearance: float = 0.35,
+    style: WalkStyle = WALK,
     room_split: float | None = None,
     min_room_area: float = 2.0,
     inset: float = 0.1,
     loop_radius: float = 0.3,
     center_bias: float = 0.6,
-    corner_radius: float = 0.6,
     spur_length: float = 3.0,
     start=None,
 ) -> TourPlan:
-    """Plan the tour of :func:`auto_walkthrough` (see the module docstring). Arguments as there.
+    """Plan the tour of :func:`auto_walkthrough` (see the module docstring). Arguments as there; of ``style``
+    the eye height, the clearance and the corner radius (the route's smoothing) are used.
 
     Raises:
         InputError: no walkable floor, no free space at eye height, or no cell with ``clearance``.
     """
+    eye_height, clearance, corner_radius = style.eye_height, style.clearance, style.corner_radius
     fm = floor_map(volume, eye_height)
     v = fm.voxel
     if not fm.walkable.any():
@@ -535,11 +340,9 @@ def plan_tour(
             f"(largest clearance found: {float(fm.distance.max()):.2f})",
             field="clearance",
         )
-    from scipy import ndimage
-
     split = room_split if room_split is not None else max(0.6, clearance + 0.25)
     rooms = _segment_rooms(fm, split, min_room_area)
-    _, perm = _grid_zup(volume)
+    _, perm = grid_zup(volume)
     router = _Router(safe, fm.distance, v, prefer=clearance + 0.5)
 
     labels = [k for k in range(1, int(rooms.max()) + 1) if (rooms == k).any()]
@@ -562,9 +365,9 @@ def plan_tour(
     # start: the room nearest to the training cameras' mean (else the given start point, else the largest room)
     ref = None
     if start is not None:
-        ref = _to_map(volume, perm, np.asarray(start, dtype=np.float64).reshape(1, 3))[0, :2]
+        ref = to_map(volume, perm, np.asarray(start, dtype=np.float64).reshape(1, 3))[0, :2]
     elif volume.camera_positions is not None and len(volume.camera_positions):
-        ref = _to_map(volume, perm, volume.camera_positions.mean(0, keepdims=True))[0, :2]
+        ref = to_map(volume, perm, volume.camera_positions.mean(0, keepdims=True))[0, :2]
     if ref is not None:
         cur_cell = router.nearest_safe(ref)
     else:
@@ -651,20 +454,20 @@ def plan_tour(
         h = np.interp(np.arange(len(h)), np.nonzero(good)[0], h[good])
     h = _moving_average(h, int(round(1.0 / 0.05)))
     local = np.stack([xy[:, 0], xy[:, 1], (h + eye_height) / v], 1)
-    positions = _from_map(volume, perm, local)
+    positions = from_map(volume, perm, local)
 
     # where to look: towards the room's centre while circling it
     centers_world = {}
     bias = np.zeros((len(xy), 3))
-    origin_w = _from_map(volume, perm, np.zeros((1, 3)))[0]
+    origin_w = from_map(volume, perm, np.zeros((1, 3)))[0]
     for k in order:
         c = info[k]["center"]
         sel = tag_t == k
         hh = float(np.median(h[sel])) if sel.any() else float(np.nanmedian(h))
-        centers_world[k] = _from_map(volume, perm, np.array([[c[0], c[1], (hh + eye_height) / v]]))[0]
+        centers_world[k] = from_map(volume, perm, np.array([[c[0], c[1], (hh + eye_height) / v]]))[0]
         if sel.any():
             to_c = np.stack([c[0] - xy[sel, 0], c[1] - xy[sel, 1], np.zeros(int(sel.sum()))], 1)
-            tw = _from_map(volume, perm, to_c) - origin_w
+            tw = from_map(volume, perm, to_c) - origin_w
             tw -= (tw @ volume.up)[:, None] * volume.up
             nn = np.linalg.norm(tw, axis=1, keepdims=True)
             bias[sel] = np.where(nn > 1e-9, tw / np.maximum(nn, 1e-12), 0.0) * center_bias
@@ -685,14 +488,14 @@ def plan_tour(
 
 def auto_walkthrough(
     volume,
-    eye_height: float = 1.6,
-    clearance: float = 0.35,
-    speed: float = 0.8,
-    fov: float = 60.0,
-    max_turn_rate_deg_s: float = 45.0,
-    spacing: float = 0.5,
-    look_ahead: float = 1.0,
-    pitch_deg: float = -5.0,
+    eye_height: Optional[float] = None,
+    clearance: Optional[float] = None,
+    speed: Optional[float] = None,
+    fov: Optional[float] = None,
+    max_turn_rate_deg_s: Optional[float] = None,
+    spacing: Optional[float] = None,
+    look_ahead: Optional[float] = None,
+    pitch_deg: Optional[float] = None,
     room_split: float | None = None,
     min_room_area: float = 2.0,
     inset: float = 0.1,
@@ -703,12 +506,14 @@ def auto_walkthrough(
     width: int = 1920,
     height: int = 1080,
     return_plan: bool = False,
+    *,
+    style: Optional[WalkStyle] = None,
 ):
     """Plan a walk through every room of a scene at eye height and return it as a :class:`PathSpec`.
 
     Args:
-        volume: :class:`~scenegen.paths.scene_volume.SceneVolume` (``SceneVolume.from_run`` /
-            ``from_mesh``); its up vector is the walking up.
+        volume: :class:`~scenegen.paths.volume.SceneVolume` (``scenegen.pipelines.paths.volume_from_run`` /
+            ``SceneVolume.from_mesh``); its up vector is the walking up.
         eye_height: camera height above the floor, world units (1.6 = metres for metric scenes).
         clearance: least horizontal distance from anything at eye level (between ``floor + 0.3`` and
             ``floor + eye_height + 0.2``), world units.
@@ -728,20 +533,22 @@ def auto_walkthrough(
             room).
         fps, width, height: render settings.
         return_plan: also return the :class:`TourPlan`.
+        style: the walking settings (default :data:`~scenegen.paths.style.WALK`; its corner radius rounds the
+            route); the single values above, when given, override it.
     Returns:
-        the :class:`~scenegen.paths.keyframes.PathSpec` (and the plan when ``return_plan``).
+        the :class:`~scenegen.paths.model.PathSpec` (and the plan when ``return_plan``).
     Raises:
         InputError: one line when there is no walkable floor, no free space at eye height, or no room for the
             requested clearance.
     """
-    from scenegen.paths.walkthrough import track_spec
-
-    if not (eye_height > 0 and clearance >= 0 and speed > 0):
+    st = (WALK if style is None else style).updated(
+        eye_height=eye_height, clearance=clearance, speed=speed, fov=fov, max_turn_rate_deg_s=max_turn_rate_deg_s,
+        spacing=spacing, look_ahead=look_ahead, pitch_deg=pitch_deg,
+    )
+    if not (st.eye_height > 0 and st.clearance >= 0 and st.speed > 0):
         raise InputError("eye height and speed must be positive, clearance not negative", field="eye_height")
-    plan = plan_tour(volume, eye_height=eye_height, clearance=clearance, room_split=room_split,
-                     min_room_area=min_room_area, inset=inset, loop_radius=loop_radius, center_bias=center_bias,
-                     start=start)
-    spec = track_spec(plan.positions, volume.up, speed=speed, spacing=spacing, look_ahead=look_ahead,
-                      look_bias=plan.look_bias, max_turn_rate_deg_s=max_turn_rate_deg_s, pitch_deg=pitch_deg,
-                      fov=fov, loop=False, fps=fps, width=width, height=height)
+    plan = plan_tour(volume, st, room_split=room_split, min_room_area=min_room_area, inset=inset,
+                     loop_radius=loop_radius, center_bias=center_bias, start=start)
+    spec = track_spec(plan.positions, st, volume.up, look_bias=plan.look_bias, loop=False, fps=fps, width=width,
+                      height=height)
     return (spec, plan) if return_plan else spec

@@ -48,8 +48,9 @@ import torch
 from torch import Tensor
 
 from scenegen.cameras.cameras import Cameras
-from scenegen.core.io import atomic_write_text
 from scenegen.core.errors import InputError
+from scenegen.core.io import atomic_write_text
+from scenegen.core.validate import describe, matrix, number, positive, positive_int, read_json, read_json_text
 
 __all__ = [
     "CAMERA_TYPES",
@@ -77,7 +78,7 @@ CAMERA_TYPES: dict[str, str] = {
 STEREO_CAMERA_TYPES = ("omnidirectional", "vr180")
 
 _ROT_WARN_TOL = 1e-3  # max |R^T R - I| above which a rotation is reported as re-orthonormalised
-_BOTTOM_ROW_TOL = 1e-6
+BOTTOM_ROW_TOL = 1e-6
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -108,97 +109,19 @@ def fov_from_focal(focal: float | Tensor | np.ndarray, height: float) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Validation helpers (every problem -> InputError(file, field))
+# Validation helpers (every problem -> InputError(file, field)) on top of scenegen.core.validate
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _fmt(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _number(value: Any, file: Any, fld: str) -> float:
-    """A finite JSON number (not a bool, not a string)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"must be a number, got {_fmt(value)}", file=file, field=fld)
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"must be a finite number, got {value}", file=file, field=fld)
-    return value
-
-
-def _positive(value: Any, file: Any, fld: str) -> float:
-    v = _number(value, file, fld)
-    if v <= 0:
-        raise InputError(f"must be positive, got {_fmt(value)}", file=file, field=fld)
+def check_fov(value: Any, file: Any, fld: str) -> float:
+    """A vertical field of view in degrees, in (0, 180)."""
+    v = number(value, file, fld)
+    if not 0.0 < v < 180.0:
+        raise InputError(f"must be in (0, 180) degrees (vertical field of view), got {describe(value)}", file, fld)
     return v
 
 
-def _positive_int(value: Any, file: Any, fld: str) -> int:
-    """A positive integer; integral floats such as ``1080.0`` (newer viewer exports) are accepted."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"must be a positive integer, got {_fmt(value)}", file=file, field=fld)
-    v = float(value)
-    if not math.isfinite(v) or v <= 0 or v != int(v):
-        raise InputError(f"must be a positive integer, got {_fmt(value)}", file=file, field=fld)
-    return int(v)
-
-
-def _matrix(value: Any, rows: tuple[int, ...], file: Any, fld: str) -> np.ndarray:
-    """A matrix given either flat (row-major) or nested; returns (r, 4) float64 for r in ``rows``.
-
-    Args:
-        rows: accepted row counts (each row has 4 numbers), e.g. ``(4,)`` or ``(3, 4)``.
-    """
-    want = " or ".join(f"{r}x4" for r in rows)
-    if not isinstance(value, list):
-        raise InputError(f"must be a list of numbers (a row-major {want} matrix), got {_fmt(value)}", file, fld)
-    flat: list[Any]
-    if value and all(isinstance(r, list) for r in value):
-        if len(value) not in rows or any(len(r) != 4 for r in value):
-            shape = f"{len(value)} rows of lengths {[len(r) for r in value]}"
-            raise InputError(f"must be a {want} matrix, got {shape}", file=file, field=fld)
-        flat = [x for r in value for x in r]
-    else:
-        flat = value
-        if len(flat) not in tuple(4 * r for r in rows):
-            sizes = " or ".join(str(4 * r) for r in rows)
-            raise InputError(
-                f"must have {sizes} numbers (a row-major {want} matrix), got {len(flat)}", file=file, field=fld
-            )
-    out = np.empty(len(flat), dtype=np.float64)
-    for k, x in enumerate(flat):
-        if isinstance(x, bool) or not isinstance(x, (int, float)):
-            raise InputError(f"element {k} must be a number, got {_fmt(x)}", file=file, field=fld)
-        if not math.isfinite(float(x)):
-            raise InputError(f"element {k} must be a finite number, got {float(x)}", file=file, field=fld)
-        out[k] = float(x)
-    return out.reshape(-1, 4)
-
-
-def _read_json(file: Path, what: str) -> tuple[Any, str]:
-    """(parsed JSON, text) of a file; every failure is an InputError naming the file."""
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", file=file) from None
-    except IsADirectoryError:
-        raise InputError(f"{what} is a directory, expected a JSON file", file=file) from None
-    except OSError as e:
-        raise InputError(f"cannot read {what}: {e.strerror}", file=file) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start}): not a JSON {what}", file=file) from None
-    try:
-        return json.loads(text), text
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"not valid JSON: {e.msg}", file=file, field=f"line {e.lineno} column {e.colno}"
-        ) from None
-
-
-def _nearest_rotation(m: np.ndarray, file: Any, fld: str) -> tuple[np.ndarray, float]:
+def nearest_rotation(m: np.ndarray, file: Any, fld: str) -> tuple[np.ndarray, float]:
     """Nearest proper rotation (polar decomposition) of a 3x3 block, and its deviation max|M^T M - I|.
 
     Raises InputError for degenerate or mirrored blocks (det <= 0): those are not camera orientations.
@@ -286,36 +209,36 @@ def load_dataparser_transforms(
         InputError: naming the file and the field at fault.
     """
     file = Path(dataparser_transforms)
-    data, _ = _read_json(file, "dataparser transforms")
+    data = read_json(file, "dataparser transforms")
     if not isinstance(data, dict):
         raise InputError("must be a JSON object with 'transform' and 'scale'", file=file)
     if "transform" not in data:
         raise InputError("missing (a 3x4 matrix)", file=file, field="transform")
-    t = _matrix(data["transform"], (3, 4), file, "transform")
-    if t.shape[0] == 4 and np.abs(t[3] - [0, 0, 0, 1]).max() > _BOTTOM_ROW_TOL:
+    t = matrix(data["transform"], (3, 4), file, "transform")
+    if t.shape[0] == 4 and np.abs(t[3] - [0, 0, 0, 1]).max() > BOTTOM_ROW_TOL:
         raise InputError("last row of a 4x4 transform must be [0, 0, 0, 1]", file=file, field="transform")
     t4 = np.eye(4)
     t4[:3] = t[:3]
     _check_rotation(t4[:3, :3], file, "transform")
     if "scale" not in data:
         raise InputError("missing (a positive number)", file=file, field="scale")
-    scale = _positive(data["scale"], file, "scale")
+    scale = positive(data["scale"], file, "scale")
 
     applied = np.eye(4)
     applied_scale = 1.0
     if dataset_transforms is not None:
         dfile = Path(dataset_transforms)
-        meta, _ = _read_json(dfile, "dataset transforms")
+        meta = read_json(dfile, "dataset transforms")
         if not isinstance(meta, dict):
             raise InputError("must be a JSON object", file=dfile)
         if "applied_transform" in meta:
-            a = _matrix(meta["applied_transform"], (3, 4), dfile, "applied_transform")
+            a = matrix(meta["applied_transform"], (3, 4), dfile, "applied_transform")
             applied[:3] = a[:3]
             _check_rotation(applied[:3, :3], dfile, "applied_transform")
         elif (dfile.parent / "colmap" / "sparse" / "0").exists():
             applied[:3] = [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, -1, 0]]
         if "applied_scale" in meta:
-            applied_scale = _positive(meta["applied_scale"], dfile, "applied_scale")
+            applied_scale = positive(meta["applied_scale"], dfile, "applied_scale")
     return DataparserTransform(
         transform=t4, scale=scale, applied_transform=applied, applied_scale=applied_scale, file=file
     )
@@ -403,11 +326,11 @@ class CameraPath:
         return replace(self, cameras=self.cameras.scaled(factor), warnings=list(self.warnings))
 
 
-def _parse_crop(value: Any, file: Any) -> Crop | None:
+def parse_crop(value: Any, file: Any) -> Crop | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise InputError(f"must be an object or null, got {_fmt(value)}", file=file, field="crop")
+        raise InputError(f"must be an object or null, got {describe(value)}", file=file, field="crop")
 
     def vec3(key: str, required: bool, default=(0.0, 0.0, 0.0)) -> tuple[float, float, float]:
         fld = f"crop.{key}"
@@ -417,8 +340,8 @@ def _parse_crop(value: Any, file: Any) -> Crop | None:
             return default
         v = value[key]
         if not isinstance(v, list) or len(v) != 3:
-            raise InputError(f"must be a list of 3 numbers, got {_fmt(v)}", file=file, field=fld)
-        return tuple(_number(x, file, f"{fld}[{k}]") for k, x in enumerate(v))  # type: ignore[return-value]
+            raise InputError(f"must be a list of 3 numbers, got {describe(v)}", file=file, field=fld)
+        return tuple(number(x, file, f"{fld}[{k}]") for k, x in enumerate(v))  # type: ignore[return-value]
 
     center = vec3("crop_center", True)
     scale = vec3("crop_scale", True)
@@ -428,13 +351,13 @@ def _parse_crop(value: Any, file: Any) -> Crop | None:
     rot = vec3("crop_rot", False)
     bg = value.get("crop_bg_color", {"r": 0, "g": 0, "b": 0})
     if not isinstance(bg, dict):
-        raise InputError(f"must be an object {{r, g, b}}, got {_fmt(bg)}", file=file, field="crop.crop_bg_color")
+        raise InputError(f"must be an object {{r, g, b}}, got {describe(bg)}", file=file, field="crop.crop_bg_color")
     color = []
     for ch in "rgb":
         fld = f"crop.crop_bg_color.{ch}"
-        c = _number(bg.get(ch, 0), file, fld)
+        c = number(bg.get(ch, 0), file, fld)
         if not 0 <= c <= 255:
-            raise InputError(f"must be in [0, 255], got {_fmt(c)}", file=file, field=fld)
+            raise InputError(f"must be in [0, 255], got {describe(c)}", file=file, field=fld)
         color.append(c / 255.0)
     return Crop(center=center, scale=scale, rotation=rot, background=tuple(color))  # type: ignore[arg-type]
 
@@ -463,7 +386,7 @@ def camera_path_from_dict(
     # camera type
     ctype = data.get("camera_type", "perspective")
     if not isinstance(ctype, str):
-        raise InputError(f"must be a string, got {_fmt(ctype)}", file=file, field="camera_type")
+        raise InputError(f"must be a string, got {describe(ctype)}", file=file, field="camera_type")
     ctype_l = ctype.lower()
     if ctype_l in STEREO_CAMERA_TYPES:
         raise InputError(
@@ -483,19 +406,19 @@ def camera_path_from_dict(
     for key in ("render_height", "render_width", "seconds"):
         if key not in data:
             raise InputError("missing", file=file, field=key)
-    height = _positive_int(data["render_height"], file, "render_height")
-    width = _positive_int(data["render_width"], file, "render_width")
-    seconds = _positive(data["seconds"], file, "seconds")
+    height = positive_int(data["render_height"], file, "render_height")
+    width = positive_int(data["render_width"], file, "render_width")
+    seconds = positive(data["seconds"], file, "seconds")
 
     frames = data.get("camera_path")
     if frames is None:
         raise InputError("missing: the list of cameras to render", file=file, field="camera_path")
     if not isinstance(frames, list):
-        raise InputError(f"must be a list of cameras, got {_fmt(frames)}", file=file, field="camera_path")
+        raise InputError(f"must be a list of cameras, got {describe(frames)}", file=file, field="camera_path")
     if not frames:
         raise InputError("is empty: nothing to render", file=file, field="camera_path")
     n = len(frames)
-    fps = _positive(data["fps"], file, "fps") if "fps" in data else n / seconds
+    fps = positive(data["fps"], file, "fps") if "fps" in data else n / seconds
     if "fps" in data and abs(fps * seconds - n) > 0.5:
         warn.append(
             f"fps * seconds = {fps * seconds:g} but camera_path has {n} cameras; the video will play the "
@@ -511,18 +434,18 @@ def camera_path_from_dict(
     for i, cam in enumerate(frames):
         base = f"camera_path[{i}]"
         if not isinstance(cam, dict):
-            raise InputError(f"must be an object, got {_fmt(cam)}", file=file, field=base)
+            raise InputError(f"must be an object, got {describe(cam)}", file=file, field=base)
         fld = f"{base}.camera_to_world"
         if "camera_to_world" not in cam:
             raise InputError("missing (16 numbers, a row-major 4x4 matrix)", file=file, field=fld)
-        m = _matrix(cam["camera_to_world"], (4,), file, fld)
-        if np.abs(m[3] - [0, 0, 0, 1]).max() > _BOTTOM_ROW_TOL:
+        m = matrix(cam["camera_to_world"], (4,), file, fld)
+        if np.abs(m[3] - [0, 0, 0, 1]).max() > BOTTOM_ROW_TOL:
             raise InputError(
                 f"last row must be [0, 0, 0, 1], got {m[3].tolist()} (is the matrix column-major?)",
                 file=file,
                 field=fld,
             )
-        rot, dev = _nearest_rotation(m[:3, :3], file, fld)
+        rot, dev = nearest_rotation(m[:3, :3], file, fld)
         if dev > _ROT_WARN_TOL:
             fixed += 1
             worst = max(worst, dev)
@@ -532,14 +455,7 @@ def camera_path_from_dict(
             ffld = f"{base}.fov"
             if "fov" not in cam:
                 raise InputError("missing (vertical field of view in degrees)", file=file, field=ffld)
-            fov = _number(cam["fov"], file, ffld)
-            if not 0.0 < fov < 180.0:
-                raise InputError(
-                    f"must be in (0, 180) degrees (vertical field of view), got {_fmt(cam['fov'])}",
-                    file=file,
-                    field=ffld,
-                )
-            fovs[i] = fov
+            fovs[i] = check_fov(cam["fov"], file, ffld)
     if fixed:
         warn.append(
             f"{fixed} camera_to_world rotation(s) were not orthonormal (max |R^T R - I| = {worst:.3g}); "
@@ -548,10 +464,10 @@ def camera_path_from_dict(
 
     times = None
     if all(isinstance(c, dict) and "render_time" in c for c in frames):
-        times = np.array([_number(c["render_time"], file, f"camera_path[{i}].render_time") for i, c in
+        times = np.array([number(c["render_time"], file, f"camera_path[{i}].render_time") for i, c in
                           enumerate(frames)])
 
-    crop = _parse_crop(data.get("crop"), file)
+    crop = parse_crop(data.get("crop"), file)
 
     # path frame -> world
     m_wp = np.eye(4) if world_from_path is None else np.asarray(world_from_path, dtype=np.float64)
@@ -613,7 +529,7 @@ def load_camera_path(
             and the field, e.g. ``camera_path[3].camera_to_world``.
     """
     file = Path(path)
-    data, text = _read_json(file, "camera path")
+    data, text = read_json_text(file, "camera path")
     m_wp = None
     if dataparser_transforms is not None:
         m_wp = load_dataparser_transforms(dataparser_transforms, dataset_transforms).world_from_path()

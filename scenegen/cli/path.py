@@ -1,9 +1,12 @@
 """`scenegen path ...`: camera-path authoring from the shell.
 
-One dataclass per subcommand (its fields are the flags) and one function that does the work; the CLI only
-dispatches. Every command reads and writes nerfstudio viewer ``camera_path.json`` files (keyframes + the
-rendered ``camera_path``), so a path authored here opens in nerfstudio's viewer and back. Units are the
-input's world units; the up axis comes from ``--up``, else from the run (``--run``), else +Z.
+One dataclass per subcommand (its fields are the flags) and one handler that parses the flags and dispatches to
+:mod:`scenegen.paths` (authoring, presets, checks, pictures) or, for what needs a trained run's field, to
+:mod:`scenegen.pipelines.paths`; ``COMMANDS`` maps subcommand names to (config, handler). Every command reads and
+writes nerfstudio viewer ``camera_path.json`` files (keyframes + the rendered ``camera_path``), so a path authored
+here opens in nerfstudio's viewer and back. Units are the input's world units; the up axis comes from ``--up``,
+else from the run (``--run``: its ``scene.json``), else +Z. Walking defaults come from
+:data:`scenegen.paths.WALK` (:data:`scenegen.paths.FLY` for the flythrough).
 """
 
 from __future__ import annotations
@@ -17,6 +20,27 @@ import numpy as np
 from tyro.conf import OmitArgPrefixes, Positional
 
 from scenegen.core.errors import InputError
+from scenegen.data.run_scene import RunScene
+from scenegen.paths import (
+    FLY,
+    WALK,
+    Keyframe,
+    PathSpec,
+    auto_walkthrough,
+    dolly,
+    floor_points,
+    flythrough,
+    format_summary,
+    load_path_spec,
+    orbit,
+    preview_png,
+    read_any_path,
+    sample_path,
+    save_path_spec,
+    summarize,
+    walkthrough,
+)
+from scenegen.pipelines.paths import contact_sheet_from_run, volume_from_run
 
 CameraType = Literal["perspective", "fisheye", "equirectangular", "omnidirectional", "vr180"]
 
@@ -34,7 +58,7 @@ class RenderSettings:
     render_height: int = 1080
     fps: float = 30.0
     camera_type: CameraType = "perspective"
-    fov: float = 60.0
+    fov: float = WALK.fov
     """Vertical field of view in degrees."""
     smoothness: float = 0.5
     """Spline smoothness 0..1 (nerfstudio's smoothness_value)."""
@@ -140,7 +164,7 @@ class PathFlythrough:
     output: Positional[Path]
     waypoints: str
     look_at: Optional[tuple[float, float, float]] = None
-    speed: float = 1.0
+    speed: float = FLY.speed
     """World units per second."""
     run: Optional[Path] = None
     up: Optional[tuple[float, float, float]] = None
@@ -168,12 +192,12 @@ class PathWalkthrough:
 
     output: Positional[Path]
     waypoints: str
-    eye_height: float = 1.6
+    eye_height: float = WALK.eye_height
     """Metres (world units) above the floor."""
     floor: float = 0.0
     """Floor height along the up axis."""
-    speed: float = 0.8
-    max_turn_rate: float = 45.0
+    speed: float = WALK.speed
+    max_turn_rate: float = WALK.max_turn_rate_deg_s
     """Degrees per second."""
     run: Optional[Path] = None
     up: Optional[tuple[float, float, float]] = None
@@ -186,9 +210,9 @@ class PathAuto:
 
     run: Path
     output: Path = Path("auto_tour.json")
-    eye_height: float = 1.6
-    clearance: float = 0.35
-    speed: float = 0.8
+    eye_height: float = WALK.eye_height
+    clearance: float = WALK.clearance
+    speed: float = WALK.speed
     up: Optional[tuple[float, float, float]] = None
     preview: Optional[Path] = None
     """Also write a preview PNG of the plan."""
@@ -238,9 +262,7 @@ def _up(up, run: Optional[Path]) -> np.ndarray:
             raise InputError("must be a non-zero vector", field="--up")
         return v / n
     if run is not None:
-        from scenegen.paths.scene_info import read_run_scene
-
-        return read_run_scene(run).up
+        return RunScene.read(run).up
     return np.array([0.0, 0.0, 1.0])
 
 
@@ -287,47 +309,7 @@ def _check_new_file(path: Path, overwrite: bool) -> None:
         raise InputError("already exists (pass --overwrite to replace it)", file=path)
 
 
-def summarize(spec, volume=None, min_clearance: float = 0.2) -> dict:
-    """Frames, duration, length, speeds and safety warnings of a path (world units)."""
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.safety import check_path
-
-    c2w, fov, _ = sample_path(spec)
-    pos = c2w[:, :3, 3]
-    steps = np.linalg.norm(np.diff(pos, axis=0), axis=1) if len(pos) > 1 else np.zeros(0)
-    speed = steps * spec.fps
-    warnings = check_path(c2w, spec.fps, volume, min_clearance=min_clearance)
-    return {
-        "keyframes": len(spec.keyframes),
-        "frames": int(len(c2w)),
-        "duration_s": float(spec.duration),
-        "fps": float(spec.fps),
-        "resolution": f"{spec.width}x{spec.height}",
-        "camera_type": spec.camera_type,
-        "length": float(steps.sum()),
-        "max_speed": float(speed.max()) if len(speed) else 0.0,
-        "mean_speed": float(speed.mean()) if len(speed) else 0.0,
-        "fov_range": (float(fov.min()), float(fov.max())),
-        "loop": bool(spec.loop),
-        "warnings": warnings,
-    }
-
-
-def format_summary(path: Path, s: dict) -> str:
-    lines = [
-        f"{path}: {s['keyframes']} keyframes, {s['frames']} frames at {s['fps']:g} fps = {s['duration_s']:.2f} s, "
-        f"{s['resolution']} {s['camera_type']}{' (loop)' if s['loop'] else ''}",
-        f"  length {s['length']:.3f}, speed mean {s['mean_speed']:.3f} / max {s['max_speed']:.3f} units/s, "
-        f"fov {s['fov_range'][0]:.1f}..{s['fov_range'][1]:.1f} deg",
-    ]
-    for w in s["warnings"]:
-        lines.append(f"  warning: {w.message}")
-    return "\n".join(lines)
-
-
 def _save(spec, out: Path, console=None) -> Path:
-    from scenegen.paths.keyframes import save_path_spec
-
     p = save_path_spec(spec, out)
     if console is not None:
         console.print(format_summary(p, summarize(spec)))
@@ -340,8 +322,6 @@ def _save(spec, out: Path, console=None) -> Path:
 
 
 def path_new(cfg: PathNew, console=None) -> Path:
-    from scenegen.paths.keyframes import PathSpec, save_path_spec
-
     _check_new_file(cfg.output, cfg.overwrite)
     if not (cfg.transition > 0):
         raise InputError("must be positive", field="--transition")
@@ -354,8 +334,6 @@ def path_new(cfg: PathNew, console=None) -> Path:
 
 
 def path_add(cfg: PathAdd, console=None) -> Path:
-    from scenegen.paths.keyframes import Keyframe, load_path_spec
-
     spec = load_path_spec(cfg.path, allow_empty=True)
     fov = spec.default_fov if cfg.fov is None else cfg.fov
     if not (0 < fov < 180):
@@ -365,9 +343,7 @@ def path_add(cfg: PathAdd, console=None) -> Path:
             raise InputError("give either --from-camera or --position/--look-at", field="--from-camera")
         if cfg.run is None:
             raise InputError("--from-camera needs --run", field="--run")
-        from scenegen.paths.scene_info import read_run_scene
-
-        cams = read_run_scene(cfg.run).train_c2w
+        cams = RunScene.read(cfg.run).train_c2w
         if not -len(cams) <= cfg.from_camera < len(cams):
             raise InputError(f"the run has {len(cams)} training cameras", field="--from-camera")
         kf = Keyframe.from_c2w(cams[cfg.from_camera], fov=fov, aspect=spec.width / spec.height)
@@ -392,8 +368,6 @@ def path_add(cfg: PathAdd, console=None) -> Path:
 
 
 def path_remove(cfg: PathRemove, console=None) -> Path:
-    from scenegen.paths.keyframes import load_path_spec, save_path_spec
-
     spec = load_path_spec(cfg.path, allow_empty=True)
     n = len(spec.keyframes)
     if not -n <= cfg.index < n:
@@ -405,8 +379,6 @@ def path_remove(cfg: PathRemove, console=None) -> Path:
 
 
 def path_set(cfg: PathSet, console=None) -> Path:
-    from scenegen.paths.keyframes import load_path_spec
-
     spec = load_path_spec(cfg.path, allow_empty=True)
     if cfg.fps is not None:
         if not (cfg.fps > 0 and math.isfinite(cfg.fps)):
@@ -452,24 +424,18 @@ def path_set(cfg: PathSet, console=None) -> Path:
 
 
 def path_convert(cfg: PathConvert, console=None) -> Path:
-    from scenegen.paths.convert import read_any_path
-
     spec = read_any_path(cfg.input, cfg.dataparser_transforms, cfg.dataset_transforms)
     return _save(spec, cfg.output, console)
 
 
 def path_orbit(cfg: PathOrbit, console=None) -> Path:
-    from scenegen.paths.walkthrough import orbit
-
     if not (cfg.radius > 0 and cfg.turns > 0 and cfg.seconds > 0):
         raise InputError("radius, turns and seconds must be positive", field="--radius/--turns/--seconds")
     up = _up(cfg.up, cfg.run)
     if cfg.center is not None:
         center = np.asarray(cfg.center, dtype=np.float64)
     elif cfg.run is not None:
-        from scenegen.paths.scene_info import read_run_scene
-
-        center = read_run_scene(cfg.run).center
+        center = RunScene.read(cfg.run).center
     else:
         center = np.zeros(3)
     spec = orbit(center, cfg.radius, cfg.height, turns=cfg.turns, direction=cfg.direction, fov=cfg.settings.fov,
@@ -478,8 +444,6 @@ def path_orbit(cfg: PathOrbit, console=None) -> Path:
 
 
 def path_flythrough(cfg: PathFlythrough, console=None) -> Path:
-    from scenegen.paths.walkthrough import flythrough
-
     if not cfg.speed > 0:
         raise InputError("must be positive", field="--speed")
     pts = parse_points(cfg.waypoints, "--waypoints")
@@ -488,58 +452,33 @@ def path_flythrough(cfg: PathFlythrough, console=None) -> Path:
 
 
 def path_dolly(cfg: PathDolly, console=None) -> Path:
-    from scenegen.paths.keyframes import Keyframe, PathSpec
-
     if not cfg.seconds > 0:
         raise InputError("must be positive", field="--seconds")
-    start, end = np.asarray(cfg.start, float), np.asarray(cfg.end, float)
-    if np.linalg.norm(end - start) <= 0:
+    if np.linalg.norm(np.asarray(cfg.end, float) - np.asarray(cfg.start, float)) <= 0:
         raise InputError("--start and --end are the same point", field="--end")
     up = _up(cfg.up, cfg.run)
     try:
-        if cfg.look_at is not None:
-            kfs = [Keyframe.look_at(p, cfg.look_at, up=up, fov=cfg.settings.fov) for p in (start, end)]
-        else:
-            ahead = end - start
-            kfs = [Keyframe.look_at(p, p + ahead, up=up, fov=cfg.settings.fov) for p in (start, end)]
+        spec = dolly(cfg.start, cfg.end, look_at=cfg.look_at, seconds=cfg.seconds, up=up, fov=cfg.settings.fov)
     except ValueError as e:
         raise InputError(str(e), field="--look-at") from None
-    kfs[0].transition = float(cfg.seconds)
-    spec = PathSpec(keyframes=kfs, smoothness=0.0)
     return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
 
 
 def path_walkthrough(cfg: PathWalkthrough, console=None) -> Path:
-    from scenegen.paths.walkthrough import walkthrough
-
     if not (cfg.speed > 0 and cfg.max_turn_rate > 0 and cfg.eye_height > 0):
         raise InputError("speed, max turn rate and eye height must be positive", field="--speed")
     pts = parse_points(cfg.waypoints, "--waypoints", dims=(2, 3))
     up = _up(cfg.up, cfg.run)
     if pts.shape[1] == 2:
-        pts = _floor_points(pts, up, cfg.floor)
+        pts = floor_points(pts, up, cfg.floor)
     spec = walkthrough(pts, eye_height=cfg.eye_height, up=up, speed=cfg.speed,
                        max_turn_rate_deg_s=cfg.max_turn_rate, fov=cfg.settings.fov)
     return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
 
 
-def _floor_points(xy: np.ndarray, up: np.ndarray, floor: float) -> np.ndarray:
-    """2D floor coordinates -> 3D points on the floor plane: the two world axes most orthogonal to ``up``."""
-    axes = np.argsort(np.abs(up))[:2]
-    axes.sort()
-    pts = np.zeros((len(xy), 3))
-    pts[:, axes[0]], pts[:, axes[1]] = xy[:, 0], xy[:, 1]
-    # Move each point along up so that its height is `floor`.
-    pts += (floor - pts @ up)[:, None] * up[None, :]
-    return pts
-
-
 def path_auto(cfg: PathAuto, console=None) -> Path:
-    from scenegen.paths.auto import auto_walkthrough
-    from scenegen.paths.scene_volume import SceneVolume
-
     up = None if cfg.up is None else _up(cfg.up, None)
-    volume = SceneVolume.from_run(cfg.run, up=up)
+    volume = volume_from_run(cfg.run, up=up, device="cpu")
     spec = auto_walkthrough(volume, eye_height=cfg.eye_height, clearance=cfg.clearance, speed=cfg.speed,
                             fov=cfg.settings.fov)
     spec = _apply_settings(spec, cfg.settings)
@@ -555,16 +494,12 @@ def path_auto(cfg: PathAuto, console=None) -> Path:
 
 
 def path_validate(cfg: PathValidate, console=None) -> dict:
-    from scenegen.paths.convert import read_any_path
-
     spec = read_any_path(cfg.path)
     if not spec.keyframes:
         raise InputError("the path is empty", file=cfg.path, field="keyframes")
     volume = None
     if cfg.run is not None:
-        from scenegen.paths.scene_volume import SceneVolume
-
-        volume = SceneVolume.from_run(cfg.run)
+        volume = volume_from_run(cfg.run, device="cpu")
     s = summarize(spec, volume, min_clearance=cfg.min_clearance)
     if console is not None:
         console.print(format_summary(cfg.path, s))
@@ -573,8 +508,6 @@ def path_validate(cfg: PathValidate, console=None) -> dict:
 
 
 def path_info(cfg: PathInfo, console=None) -> dict:
-    from scenegen.paths.convert import read_any_path
-
     spec = read_any_path(cfg.path)
     if not spec.keyframes:
         if console is not None:
@@ -592,17 +525,13 @@ def path_info(cfg: PathInfo, console=None) -> dict:
 
 
 def path_preview(cfg: PathPreview, console=None) -> Path:
-    from scenegen.paths.convert import read_any_path
-
     spec = read_any_path(cfg.path)
     if not spec.keyframes:
         raise InputError("the path is empty", file=cfg.path, field="keyframes")
     up = _up(cfg.up, cfg.run)
     volume = None
     if cfg.run is not None:
-        from scenegen.paths.scene_volume import SceneVolume
-
-        volume = SceneVolume.from_run(cfg.run, up=up)
+        volume = volume_from_run(cfg.run, up=up, device="cpu")
     warnings = summarize(spec, volume)["warnings"]
     out = _preview(spec, cfg.output, cfg.run, up, warnings, volume)
     if console is not None:
@@ -610,28 +539,17 @@ def path_preview(cfg: PathPreview, console=None) -> Path:
     if cfg.contact_sheet is not None:
         if cfg.run is None:
             raise InputError("--contact-sheet needs --run", field="--run")
-        from scenegen.paths.interpolate import cameras_from_spec
-        from scenegen.paths.preview import contact_sheet_png, render_contact_frames
-        from scenegen.train.run import load_run
-
-        run = load_run(cfg.run)
-        frames, labels = render_contact_frames(run.render, cameras_from_spec(spec), count=cfg.contact_frames)
-        sheet = contact_sheet_png(cfg.contact_sheet, frames, labels)
+        sheet = contact_sheet_from_run(cfg.run, spec, cfg.contact_sheet, count=cfg.contact_frames)
         if console is not None:
             console.print(f"contact sheet -> {sheet}")
     return out
 
 
 def _preview(spec, out: Path, run: Optional[Path], up, warnings, volume=None) -> Path:
-    from scenegen.paths.interpolate import sample_path
-    from scenegen.paths.preview import preview_png
-
     c2w, _, _ = sample_path(spec)
     train = points = None
     if run is not None:
-        from scenegen.paths.scene_info import read_run_scene
-
-        train = read_run_scene(run).train_c2w
+        train = RunScene.read(run).train_c2w
     if volume is not None:
         points = volume.occupied_points()
     bad = set()
