@@ -361,10 +361,10 @@ class SceneVolume:
         if up is not None:
             up_v = np.asarray(up, dtype=np.float64)
         if up_v is None:
-            up_v = np.asarray(scene.get("up") or [0.0, 0.0, 1.0], dtype=np.float64)
+            up_v = np.asarray(scene.dataset_up if scene.dataset_up is not None else [0.0, 0.0, 1.0], dtype=np.float64)
         rot = frame_for_up(up_v)
 
-        aabb = scene.get("aabb_world")
+        aabb = scene.aabb
         if aabb is not None and tr.bounded:
             box = np.asarray(aabb, dtype=np.float64).reshape(2, 3)
         else:
