@@ -56,7 +56,8 @@ def _cmd_render(cfg) -> int:
     res = render(cfg)
     outputs = ", ".join(str(p) for p in (res.output_video, res.frames_dir, res.depth_video) if p)
     speed = f"{res.s_per_frame:.2f} s/frame" if res.s_per_frame is not None else "all reused"
-    Console(stderr=True).print(f"rendered {res.frames} frames ({res.rendered} new, {res.reused} reused), {speed} -> {outputs}")
+    Console(stderr=True).print(f"rendered {res.frames} frames ({res.rendered} new, {res.reused} reused), {speed} -> "
+                               f"{outputs}")
     return 0
 
 
@@ -118,6 +119,8 @@ def _path_command():
 
 
 def _cmd_path(cfg) -> int:
+    from rich.console import Console
+
     from scenegen.paths.commands import COMMANDS
 
     handler = next(h for c, h in COMMANDS.values() if isinstance(cfg.command, c))

@@ -299,7 +299,7 @@ class Trainer:
             cfg.scene_kind = "bounded" if ds.bounded else "unbounded"
         bounded = cfg.scene_kind == "bounded"
         if self.ckpt is not None:
-            self.transform = SceneTransform.from_dict(self.ckpt["scene"]["transform"])
+            self.transform = RunScene.from_dict(self.ckpt["scene"], file=ckpt_path).transform
         else:
             self.transform = compute_scene_transform(ds)
             self.transform.bounded = bounded
