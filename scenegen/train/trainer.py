@@ -27,7 +27,7 @@ from scenegen.core.errors import InputError
 from scenegen.field.field import RadianceField
 from scenegen.field.occupancy import OccupancyGrid
 from scenegen.render.renderer import Renderer
-from scenegen.train.checkpoint import load_checkpoint, save_checkpoint
+from scenegen.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
 from scenegen.train.config import TrainConfig
 from scenegen.train.metrics import mse_to_psnr, psnr
 

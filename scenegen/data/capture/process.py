@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 
+from scenegen.core.io import atomic_write_text
 from scenegen.data.capture.colmap import (
     PosedImages,
     apply_transform,
@@ -349,10 +351,6 @@ def process(
     """Photos, a video, a COLMAP model or an LLFF capture in ``input`` -> a posed dataset in ``output``; returns a
     summary (counts, rejected images, reprojection error, seconds). Options: see
     :class:`scenegen.pipelines.process.ProcessConfig`."""
-    from rich.console import Console
-
-    from scenegen.core.io import atomic_write_text
-
     console = console or Console(stderr=True)
     sfm_opts = sfm or SfmOptions()
     src, out = Path(input), Path(output)

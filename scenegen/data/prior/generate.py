@@ -14,9 +14,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 
 from scenegen.data import synth
 from scenegen.core.errors import InputError
+from scenegen.core.io import atomic_write_text
+from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
+from scenegen.data.prior.build import build_scene
+from scenegen.data.prior.mesh_import import load_model_scene
+from scenegen.data.prior.spec import SceneSpec
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,10 +197,6 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
 def brief_scene(prompt: str | None = None, spec_file: Path | None = None, seed: int = 0, console=None):
     """The scene a brief (default :data:`DEFAULT_BRIEF`) or an edited spec file describes: (spec, scene, plan).
     With a ``console``, what the brief parser did not understand or read differently is printed."""
-    from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
-    from scenegen.data.prior.build import build_scene
-    from scenegen.data.prior.spec import SceneSpec
-
     if spec_file is not None:
         spec = SceneSpec.load(spec_file)
         spec.seed = seed if seed else spec.seed
@@ -238,10 +240,6 @@ def generate(
 
     ``test_views``: held-out views rendered in addition (default about one in eight, at least 2).
     ``generator`` and ``extra_metadata`` go into ``transforms.json``'s metadata."""
-    from rich.console import Console
-
-    from scenegen.core.io import atomic_write_text
-
     console = console or Console(stderr=True)
     sources = [x for x in (prompt, spec, mesh) if x is not None]
     if len(sources) > 1:
@@ -256,8 +254,6 @@ def generate(
     labels = []
     plan = None
     if mesh is not None:
-        from scenegen.data.prior.mesh_import import load_model_scene
-
         scene, report = load_model_scene(mesh, up=up, units=units, seed=seed)
         for line in report["warnings"]:
             console.print(f"[yellow]warning:[/] {line}")
