@@ -30,9 +30,8 @@ from scenegen.data.loader import load_dataset
 from scenegen.data.prior.brief import DEFAULT_BRIEF
 from scenegen.data.prior.generate import brief_scene
 from scenegen.field.encoding import prebuild_cpu_kernel
+from scenegen.paths import Keyframe, PathSpec, sample_path, save_path_spec
 from scenegen.paths.auto import auto_walkthrough
-from scenegen.paths.interpolate import sample_path
-from scenegen.paths.keyframes import Keyframe, PathSpec, save_path_spec
 from scenegen.paths.scene_volume import SceneVolume
 from scenegen.pipelines.evaluate import EvalConfig, evaluate
 from scenegen.pipelines.generate import GenerateConfig, generate

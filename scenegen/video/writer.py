@@ -29,7 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from scenegen.core.io import publish, to_uint8, write_png  # noqa: F401 (to_uint8, write_png: part of this module's API)
+from scenegen.core.io import publish
+from scenegen.core.io import to_uint8, write_png  # noqa: F401 (part of this module's API)
 
 __all__ = [
     "VideoWriter",
