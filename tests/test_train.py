@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from scenegen.data.loader import load_dataset
-from scenegen.data.run_scene import RunScene
 from scenegen.data.synth import synthesize_dataset
 from scenegen.train.config import TrainConfig
 from scenegen.train.evaluate import evaluate
@@ -60,6 +59,8 @@ def test_train_reaches_psnr_on_held_out_views(cube, tmp_path):
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["max_steps"] == 400 and saved["field"]["grid"]["log2_hashmap_size"] == 15
     # scene.json and the checkpoint's scene entry are one record (RunScene)
+    from scenegen.data.run_scene import RunScene
+
     assert RunScene.read(tmp_path / "run").to_dict() == run.scene.to_dict()
     assert run.scene.data == str(Path(cube).resolve()) and len(run.scene.train_c2w) == run.scene.splits["train"]
 

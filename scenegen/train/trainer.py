@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from scenegen.data.dataset import SceneDataset, SceneTransform
+from scenegen.data.loader import load_dataset
 from scenegen.data.run_scene import RunScene
 from scenegen.core.errors import InputError
 from scenegen.field.field import RadianceField
@@ -291,8 +292,6 @@ class Trainer:
                 file=ckpt_path,
             )
         if self.dataset is None:
-            from scenegen.data.loader import load_dataset
-
             self.dataset = load_dataset(cfg.data, downscale=cfg.downscale, background=cfg.background)
         ds = self.dataset
         if cfg.scene_kind == "auto":
