@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scenegen.data.dataset import SceneDataset, SceneTransform
+from scenegen.data.dataset import SceneDataset, SceneTransform, compute_scene_transform
 from scenegen.data.loader import load_dataset
 from scenegen.data.run_scene import RunScene
 from scenegen.core.errors import InputError
@@ -267,7 +267,6 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------------------------
     def setup(self) -> None:
-        from scenegen.data.dataset import compute_scene_transform
         from scenegen.field.encoding import prebuild_cpu_kernel
 
         cfg = self.cfg
