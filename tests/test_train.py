@@ -58,6 +58,11 @@ def test_train_reaches_psnr_on_held_out_views(cube, tmp_path):
     assert lines[-1]["event"] == "done" and lines[-1]["step"] == 400
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["max_steps"] == 400 and saved["field"]["grid"]["log2_hashmap_size"] == 15
+    # scene.json and the checkpoint's scene entry are one record (RunScene)
+    from scenegen.data.run_scene import RunScene
+
+    assert RunScene.read(tmp_path / "run").to_dict() == run.scene.to_dict()
+    assert run.scene.data == str(Path(cube).resolve()) and len(run.scene.train_c2w) == run.scene.splits["train"]
 
 
 def _params(run_dir: Path) -> dict:
@@ -207,3 +212,16 @@ def test_auto_grid_resolution_follows_the_pixel_footprint():
     assert HashGridConfig(max_resolution=2048).resolved().levels == 16
     assert HashGridConfig(max_resolution=512).resolved().levels == 12
     assert HashGridConfig(levels=8, max_resolution=512).resolved().levels == 8
+
+
+def test_auto_options_resolve_on_the_config():
+    """"0 / None means auto" options are resolved by TrainConfig itself (the trainer asks it)."""
+    cfg = TrainConfig(data=Path("data"))
+    assert cfg.resolved_max_steps() == 20000
+    cfg.time_budget = 5.0
+    assert cfg.resolved_max_steps() is None
+    cfg.max_steps = 10
+    assert cfg.resolved_max_steps() == 10
+    assert cfg.resolved_target_samples("cpu") == 1 << 14 and cfg.resolved_target_samples("cuda") == 1 << 18
+    cfg.target_samples = 1000
+    assert cfg.resolved_target_samples("cuda") == 1000

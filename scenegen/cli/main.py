@@ -1,47 +1,28 @@
-"""The `scenegen` command: thin tyro front end over typed config dataclasses.
+"""The `scenegen` command: a thin tyro front end over the pipelines (:mod:`scenegen.pipelines`).
 
-Every subcommand's flags come from its dataclass; the logic lives in the stage modules. User errors
-(:class:`scenegen.core.errors.ScenegenError`) print one line and exit with code 2, never a traceback.
+Every subcommand's flags come from its pipeline's config dataclass; this module only parses, dispatches to the
+pipeline function and prints its result. User errors (:class:`scenegen.core.errors.ScenegenError`) print one
+line and exit with code 2, never a traceback. Pipeline modules are imported when their command runs, so that
+``--help`` stays fast.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass, make_dataclass
+from dataclasses import make_dataclass
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Union
 
 import tyro
+from rich.console import Console
 from typing_extensions import Annotated
 
+from scenegen.core.errors import ScenegenError
 from scenegen.train.config import TrainConfig
 
 
-@dataclass
-class EvalConfig:
-    """PSNR/SSIM of a trained run on held-out views, with side-by-side pictures (truth | render | error)."""
-
-    run: Path
-    """Run folder written by `scenegen train`."""
-    split: Optional[str] = None
-    """Split to evaluate (default: test, else val)."""
-    output: Optional[Path] = None
-    """Folder for eval.json and pictures (default RUN/eval)."""
-    every: int = 1
-    """Evaluate every n-th image of the split."""
-    save_images: int = 8
-    """How many side-by-side pictures to write."""
-    data: Optional[Path] = None
-    """Dataset folder (default: the one the run was trained on)."""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    progress: bool = True
-
-
 def _cmd_train(cfg: TrainConfig) -> int:
-    from rich.console import Console
-
-    from scenegen.train.trainer import train
+    from scenegen.pipelines.train import train
 
     console = Console(stderr=True)
     res = train(cfg, console=console)
@@ -49,88 +30,76 @@ def _cmd_train(cfg: TrainConfig) -> int:
     return 0
 
 
-def _cmd_eval(cfg: EvalConfig) -> int:
-    from rich.console import Console
+def _cmd_eval(cfg) -> int:
     from rich.table import Table
 
-    from scenegen.data.loader import load_dataset
-    from scenegen.train.evaluate import evaluate
-    from scenegen.train.run import load_run
+    from scenegen.pipelines.evaluate import evaluate
 
     console = Console()
-    run = load_run(cfg.run, cfg.device)
-    data = cfg.data or Path(run.scene["data"])
-    ds = load_dataset(data, downscale=int(run.scene.get("downscale", 1)), background=run.scene.get("background", "white"))
-    res = evaluate(run, ds, split=cfg.split, output=cfg.output, every=cfg.every, save_images=cfg.save_images, progress=cfg.progress)
-    table = Table(title=f"{res['split']} split, step {res['step']}")
+    res = evaluate(cfg)
+    table = Table(title=f"{res.split} split, step {res.step}")
     for col in ("image", "PSNR", "SSIM"):
         table.add_column(col)
-    for r in res["images"]:
+    for r in res.images:
         table.add_row(Path(r["image"]).name, f"{r['psnr']:.2f}", f"{r['ssim']:.4f}")
-    table.add_row("[bold]mean", f"[bold]{res['psnr']:.2f}", f"[bold]{res['ssim']:.4f}")
+    table.add_row("[bold]mean", f"[bold]{res.psnr:.2f}", f"[bold]{res.ssim:.4f}")
     console.print(table)
-    out = cfg.output or (Path(cfg.run) / "eval")
-    depth = f"  depth error {res['depth_mae']:.3f}" if "depth_mae" in res else ""
-    console.print(f"PSNR {res['psnr']:.2f} dB  SSIM {res['ssim']:.4f}{depth}  ({res['seconds_per_image']:.2f} s/image) -> {out}/eval.json")
+    depth = f"  depth error {res.depth_mae:.3f}" if res.depth_mae is not None else ""
+    console.print(f"PSNR {res.psnr:.2f} dB  SSIM {res.ssim:.4f}{depth}  ({res.seconds_per_image:.2f} s/image) -> "
+                  f"{res.output}/eval.json")
     return 0
 
 
 def _cmd_render(cfg) -> int:
-    from rich.console import Console
-
-    from scenegen.video.render_run import render
+    from scenegen.pipelines.render import render
 
     res = render(cfg)
-    Console(stderr=True).print(
-        f"rendered {res['frames']} frames ({res['rendered']} new, {res['reused']} reused), "
-        f"{res['s_per_frame']:.2f} s/frame -> " + ", ".join(str(res[k]) for k in ("output_video", "frames_dir", "depth_video") if res.get(k))
-    )
+    outputs = ", ".join(str(p) for p in (res.output_video, res.frames_dir, res.depth_video) if p)
+    speed = f"{res.s_per_frame:.2f} s/frame" if res.s_per_frame is not None else "all reused"
+    Console(stderr=True).print(f"rendered {res.frames} frames ({res.rendered} new, {res.reused} reused), {speed} -> "
+                               f"{outputs}")
     return 0
 
 
 def _cmd_generate(cfg) -> int:
-    from rich.console import Console
-
-    from scenegen.data.prior.generate import generate
+    from scenegen.pipelines.generate import generate
 
     console = Console(stderr=True)
     res = generate(cfg, console=console)
-    console.print(f"wrote {res['views']} training + {res['test_views']} test views with depth in {res['seconds']:.0f} s -> {res['transforms']}")
-    console.print(f"  plan: {res['plan']}" + (f"   spec: {res['spec']} (edit, then --spec)" if res.get("spec") else ""))
-    console.print(f"  train: scenegen train --data {res['output']} --output runs/{Path(res['output']).name}")
+    console.print(f"wrote {res.views} training + {res.test_views} test views with depth in {res.seconds:.0f} s -> "
+                  f"{res.transforms}")
+    console.print(f"  plan: {res.plan}" + (f"   spec: {res.spec} (edit, then --spec)" if res.spec else ""))
+    console.print(f"  train: scenegen train --data {res.output} --output runs/{res.output.name}")
     return 0
 
 
 def _cmd_process(cfg) -> int:
-    from rich.console import Console
-
-    from scenegen.data.capture.process import process
+    from scenegen.pipelines.process import process
 
     console = Console(stderr=True)
     res = process(cfg, console=console)
-    err = res["reprojection_error_px"]
-    console.print(f"registered {res['registered']} of {res['images']} images, {res['points']} points"
-                  + (f", reprojection error {err:.3f} px" if err is not None else "") + f" in {res['seconds']:.0f} s -> {res['output']}/transforms.json")
-    for r in res["rejected"][:10]:
+    err = res.reprojection_error_px
+    console.print(f"registered {res.registered} of {res.images} images, {res.points} points"
+                  + (f", reprojection error {err:.3f} px" if err is not None else "")
+                  + f" in {res.seconds:.0f} s -> {res.output}/transforms.json")
+    for r in res.rejected[:10]:
         console.print(f"  [yellow]left out[/] {r['image']}: {r['reason']}")
-    if len(res["rejected"]) > 10:
-        console.print(f"  ... and {len(res['rejected']) - 10} more (report.json)")
-    console.print(f"  cameras: {res['output']}/cameras.png   train: scenegen train --data {res['output']}")
+    if len(res.rejected) > 10:
+        console.print(f"  ... and {len(res.rejected) - 10} more (report.json)")
+    console.print(f"  cameras: {res.output}/cameras.png   train: scenegen train --data {res.output}")
     return 0
 
 
 def _cmd_demo(cfg) -> int:
-    from rich.console import Console
-
-    from scenegen.video.demo import run_demo
+    from scenegen.pipelines.demo import demo
 
     console = Console(stderr=True)
-    res = run_demo(cfg, console=console)
-    console.print("\n[bold green]demo done[/] in {:.0f} s".format(res["timings"]["total_s"]))
+    res = demo(cfg, console=console)
+    console.print("\n[bold green]demo done[/] in {:.0f} s".format(res.timings["total_s"]))
     for k in ("video", "contact_sheet", "camera_path", "plan", "run", "dataset"):
-        console.print(f"  {k:14s} {res[k]}")
-    console.print(f"  held-out PSNR  {res['eval_psnr']:.2f} dB (SSIM {res['eval_ssim']:.3f}) after {res['train_steps']} steps")
-    console.print(f"  re-render:     scenegen render --run {res['run']} --camera-path {res['camera_path']} --output tour.mp4")
+        console.print(f"  {k:14s} {getattr(res, k)}")
+    console.print(f"  held-out PSNR  {res.eval_psnr:.2f} dB (SSIM {res.eval_ssim:.3f}) after {res.train_steps} steps")
+    console.print(f"  re-render:     scenegen render --run {res.run} --camera-path {res.camera_path} --output tour.mp4")
     return 0
 
 
@@ -160,10 +129,11 @@ def _cmd_path(cfg) -> int:
 
 
 def _commands():
-    from scenegen.data.capture.process import ProcessConfig
-    from scenegen.data.prior.generate import GenerateConfig
-    from scenegen.video.demo import DemoConfig
-    from scenegen.video.render_run import RenderConfig
+    from scenegen.pipelines.demo import DemoConfig
+    from scenegen.pipelines.evaluate import EvalConfig
+    from scenegen.pipelines.generate import GenerateConfig
+    from scenegen.pipelines.process import ProcessConfig
+    from scenegen.pipelines.render import RenderConfig
 
     return {
         "process": (ProcessConfig, _cmd_process),
@@ -177,8 +147,6 @@ def _commands():
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scenegen.core.errors import ScenegenError
-
     cmds = _commands()
     Cmd = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in cmds.items())]  # type: ignore[misc]
     try:

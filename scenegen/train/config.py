@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from scenegen.core.io import atomic_write_text
 from scenegen.field.encoding import HashGridConfig
 from scenegen.field.field import FieldConfig
 from scenegen.render.marching import MarchConfig
+
+
+DEFAULT_MAX_STEPS = 20000
+"""Training steps when neither --max-steps nor --time-budget is given."""
 
 
 @dataclass
@@ -67,12 +72,24 @@ class TrainConfig:
     field: FieldConfig = dataclasses.field(default_factory=FieldConfig)
     march: MarchConfig = dataclasses.field(default_factory=MarchConfig)
 
+    # "0 / None means auto": each such option is resolved here, in one place.
+    def resolved_max_steps(self) -> int | None:
+        """The step limit: ``max_steps``, else 20000 when no time budget is given (None: the budget alone stops)."""
+        if self.max_steps:
+            return self.max_steps
+        return None if self.time_budget else DEFAULT_MAX_STEPS
+
+    def resolved_target_samples(self, device_type: str) -> int:
+        """Samples per step: ``target_samples``, else 16384 on CPU and 262144 on CUDA."""
+        if self.target_samples > 0:
+            return self.target_samples
+        # CPU: small steps (about 1-2k rays) learn more per second than large ones (BENCHMARKS.md).
+        return 1 << 18 if device_type == "cuda" else 1 << 14
+
     def to_dict(self) -> dict:
         return _jsonable(dataclasses.asdict(self))
 
     def save(self, path: Path) -> None:
-        from scenegen.train.checkpoint import atomic_write_text
-
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
 
     @staticmethod

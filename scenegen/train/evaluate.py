@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scenegen.data.dataset import SceneDataset
 from scenegen.core.errors import InputError
-from scenegen.train.checkpoint import atomic_write_bytes, atomic_write_text
+from scenegen.core.io import atomic_write_text, write_png
+from scenegen.data.dataset import SceneDataset
 from scenegen.train.metrics import psnr, ssim
 from scenegen.train.run import LoadedRun
 
@@ -21,16 +21,6 @@ def error_map(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     e = np.abs(pred.astype(np.float32) - gt.astype(np.float32)).mean(-1) / 255.0
     e = np.clip(e * 4.0, 0, 1)  # x4 so that small errors are visible
     return (np.stack([np.clip(e * 3, 0, 1), np.clip(e * 3 - 1, 0, 1), np.clip(e * 3 - 2, 0, 1)], -1) * 255).astype(np.uint8)
-
-
-def _png_bytes(img: np.ndarray) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def depth_error(ray_dist: np.ndarray, gt_z: np.ndarray, cameras, i: int) -> float | None:
@@ -97,7 +87,7 @@ def evaluate(
             if i in keep:
                 g8 = (gt * 255 + 0.5).astype(np.uint8)
                 p8 = (np.clip(pred, 0, 1) * 255 + 0.5).astype(np.uint8)
-                atomic_write_bytes(output / f"{name}.png", _png_bytes(np.concatenate([g8, p8, error_map(p8, g8)], 1)))
+                write_png(output / f"{name}.png", np.concatenate([g8, p8, error_map(p8, g8)], 1))
             prog.update(task, advance=1, p=float(np.mean([r["psnr"] for r in rows])))
     result = {
         "run": str(run.run_dir),

@@ -1,16 +1,17 @@
-"""Load a trained run (config + scene transform + latest checkpoint) for rendering and evaluation."""
+"""Load a trained run (config + scene record + latest checkpoint) for rendering and evaluation."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from scenegen.cameras.cameras import Cameras
-from scenegen.data.dataset import SceneTransform
 from scenegen.core.errors import InputError
+from scenegen.data.dataset import SceneTransform
+from scenegen.data.run_scene import RunScene
+from scenegen.field.field import choose_cpu_threads
 from scenegen.render.renderer import Renderer
 from scenegen.train.checkpoint import load_checkpoint
 from scenegen.train.config import TrainConfig
@@ -23,15 +24,20 @@ class LoadedRun:
 
     run_dir: Path
     config: TrainConfig
-    scene: dict
-    transform: SceneTransform
+    scene: RunScene
+    """The run's record of its dataset (the checkpoint's ``scene`` entry, as in ``RUN/scene.json``)."""
     renderer: Renderer
     device: torch.device
     step: int
 
     @property
+    def transform(self) -> SceneTransform:
+        """World -> field similarity."""
+        return self.scene.transform
+
+    @property
     def background(self) -> torch.Tensor:
-        return background_color(self.scene.get("background", "white"), self.device)
+        return background_color(self.scene.background, self.device)
 
     @torch.no_grad()
     def render(self, cameras: Cameras, i: int, chunk: int = 1 << 15) -> dict[str, torch.Tensor]:
@@ -56,22 +62,12 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     dev = resolve_device(device)
     cfg = TrainConfig.from_dict(ckpt["config"])
     cfg.field.compile = False
-    scene = ckpt["scene"]
+    scene = RunScene.from_dict(ckpt["scene"], file=ckpt_path, run_dir=run_dir)
     bounded = cfg.scene_kind == "bounded"
-    field, grid, renderer = build_renderer(cfg, bounded, int(scene["num_images"]), dev)
+    field, grid, renderer = build_renderer(cfg, bounded, scene.num_images, dev)
     field.load_state_dict(ckpt["field"])
     grid.load_state_dict(ckpt["grid"])
     field.eval()
     if dev.type == "cpu":
-        from scenegen.field.field import choose_cpu_threads
-
         choose_cpu_threads(field)
-    return LoadedRun(run_dir, cfg, scene, SceneTransform.from_dict(scene["transform"]), renderer, dev, int(ckpt["step"]))
-
-
-def read_scene_json(run_dir: Path) -> dict:
-    p = Path(run_dir) / "scene.json"
-    try:
-        return json.loads(p.read_text())
-    except FileNotFoundError:
-        raise InputError("not a scenegen run (scene.json missing)", file=p) from None
+    return LoadedRun(run_dir, cfg, scene, renderer, dev, int(ckpt["step"]))

@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scenegen.data.dataset import SceneDataset, SceneTransform
+from scenegen.data.dataset import SceneDataset, SceneTransform, compute_scene_transform
+from scenegen.data.loader import load_dataset
+from scenegen.data.run_scene import RunScene
 from scenegen.core.errors import InputError
 from scenegen.field.field import RadianceField, choose_cpu_threads
 from scenegen.kernels import prebuild_cpu_kernels
@@ -265,8 +267,6 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------------------------
     def setup(self) -> None:
-        from scenegen.data.dataset import compute_scene_transform
-
         cfg = self.cfg
         if self.device.type == "cpu":
             prebuild_cpu_kernels()  # compiles (first run only) while the dataset loads
@@ -289,15 +289,13 @@ class Trainer:
                 file=ckpt_path,
             )
         if self.dataset is None:
-            from scenegen.data.loader import load_dataset
-
             self.dataset = load_dataset(cfg.data, downscale=cfg.downscale, background=cfg.background)
         ds = self.dataset
         if cfg.scene_kind == "auto":
             cfg.scene_kind = "bounded" if ds.bounded else "unbounded"
         bounded = cfg.scene_kind == "bounded"
         if self.ckpt is not None:
-            self.transform = SceneTransform.from_dict(self.ckpt["scene"]["transform"])
+            self.transform = RunScene.from_dict(self.ckpt["scene"], file=ckpt_path).transform
         else:
             self.transform = compute_scene_transform(ds)
             self.transform.bounded = bounded
@@ -326,7 +324,7 @@ class Trainer:
         self.num_rays = int(self.ckpt["num_rays"]) if self.ckpt is not None else 1024
         run.mkdir(parents=True, exist_ok=True)
         cfg.save(run / "config.json")
-        atomic_write_text(run / "scene.json", json.dumps(self.scene_info(), indent=2))
+        self.run_scene().write(run)
         self.bank = PixelBank(ds, self.train_frames, self.device, with_depth=cfg.depth_loss > 0 or cfg.depth_init)
         if cfg.depth_init and self.bank.known_depth() is not None and self.ckpt is None:
             self.seed_grid_from_depth()
@@ -352,23 +350,26 @@ class Trainer:
         t = zsel * self.transform.scale / cos
         self.grid.seed_from_depth(origins, dirs, t)
 
-    def scene_info(self) -> dict:
+    def run_scene(self) -> RunScene:
+        """What this run records about its dataset (``RUN/scene.json`` and each checkpoint's ``scene`` entry)."""
         ds = self.dataset
-        return {
-            "data": str(Path(self.cfg.data).resolve()),
-            "kind": ds.kind,
-            "background": ds.background,
-            "downscale": ds.downscale,
-            "num_images": len(ds),
-            "splits": {k: len(v) for k, v in ds.splits.items()},
-            "transform": self.transform.to_dict(),
-            "scene_kind": self.cfg.scene_kind,
-            "aabb_world": None if ds.aabb is None else np.asarray(ds.aabb).tolist(),
-            "up": ds.metadata.get("up"),
-            # World-space training cameras (3x4 camera-to-world rows): camera paths use them for the up axis
-            # (gravity estimate), previews and `path add --from-camera`, without re-reading the dataset.
-            "train_c2w": [np.round(ds.cameras.c2w[i].numpy(), 6).tolist() for i in self.train_frames],
-        }
+        up = ds.metadata.get("up")
+        c2w = np.tile(np.eye(4), (len(self.train_frames), 1, 1))
+        for k, i in enumerate(self.train_frames):
+            c2w[k, :3, :] = ds.cameras.c2w[i].numpy()[:3]
+        return RunScene(
+            data=str(Path(self.cfg.data).resolve()),
+            transform=self.transform,
+            train_c2w=c2w,
+            kind=ds.kind,
+            background=ds.background,
+            downscale=ds.downscale,
+            num_images=len(ds),
+            splits={k: len(v) for k, v in ds.splits.items()},
+            scene_kind=self.cfg.scene_kind,
+            aabb=None if ds.aabb is None else np.asarray(ds.aabb, dtype=np.float64).reshape(2, 3),
+            dataset_up=None if up is None else np.asarray(up, dtype=np.float64),
+        )
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         enc = [p for n, p in self.field.named_parameters() if n.startswith("encoding")]
@@ -382,10 +383,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------------------------
     def target_samples(self) -> int:
-        if self.cfg.target_samples > 0:
-            return self.cfg.target_samples
-        # CPU: small steps (about 1-2k rays) learn more per second than large ones (BENCHMARKS.md).
-        return 1 << 18 if self.device.type == "cuda" else 1 << 14
+        return self.cfg.resolved_target_samples(self.device.type)
 
     def progress_fraction(self) -> float:
         cfg = self.cfg
@@ -400,9 +398,7 @@ class Trainer:
         return process_elapsed() - self.budget_origin
 
     def max_steps(self) -> int | None:
-        if self.cfg.max_steps:
-            return self.cfg.max_steps
-        return None if self.cfg.time_budget else 20000
+        return self.cfg.resolved_max_steps()
 
     def set_lr(self) -> float:
         p = self.progress_fraction()
@@ -512,7 +508,7 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "num_rays": self.num_rays,
             "config": self.cfg.to_dict(),
-            "scene": self.scene_info(),
+            "scene": self.run_scene().to_dict(),
             "field": self.field.state_dict(),
             "grid": self.grid.state_dict(),
             "optimizer": self.optimizer.state_dict(),

@@ -23,7 +23,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
 
 import imageio.v3 as iio
 import numpy as np
@@ -48,36 +47,13 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 
 
 @dataclass
-class ProcessConfig:
-    """Poses for your capture: photos or a video (structure from motion), or an existing COLMAP/LLFF capture."""
+class SfmOptions:
+    """What structure from motion is run with (see :class:`scenegen.pipelines.process.ProcessConfig`)."""
 
-    input: Path
-    """A folder of photos, a video file, a COLMAP model folder (sparse/0 with .bin or .txt) or an LLFF folder
-    (poses_bounds.npy)."""
-    output: Path
-    """Dataset folder to write (transforms.json, images/, sparse_pc.ply, report.json, cameras.png)."""
-    images: Optional[Path] = None
-    """With a COLMAP model: the folder of its images (default: the model's ../../images)."""
-    num_frames: int = 150
-    """Video: how many frames to keep (the sharpest of each equal time slice)."""
-    matching: Literal["auto", "exhaustive", "sequential"] = "auto"
-    """auto: exhaustive for up to 100 photos, sequential (each image with its 15 neighbours in file-name order and
-    quadratically spaced later ones) for videos and larger sets: photos taken walking around are in order."""
+    camera_model: str = "OPENCV"
     max_image_size: int = 1600
-    """Longest side the features are computed at (pixels)."""
     max_features: int = 4096
-    """SIFT features per image: matching time grows with its square (8192 is COLMAP's default; on a 2-core CPU
-    4096 matches a pair in about a quarter of the time and registers typical indoor captures as well)."""
-    camera_model: Literal["OPENCV", "SIMPLE_RADIAL", "PINHOLE", "OPENCV_FISHEYE"] = "OPENCV"
-    """The camera model SfM fits (one camera shared by all images)."""
-    scale_from: Optional[tuple[float, float, float, float, float, float, float]] = None
-    """Two points in this dataset's frame and their real distance in metres: X1 Y1 Z1 X2 Y2 Z2 METRES."""
-    up: Literal["auto", "none"] = "auto"
-    """Make +Z up from the cameras (people hold cameras level) or keep the reconstruction's axes."""
-    min_registered: float = 0.5
-    """Fail when fewer than this fraction of the images register."""
     seed: int = 0
-    overwrite: bool = False
     progress: bool = True
 
 
@@ -155,7 +131,7 @@ def copy_photos(src: Path, out_dir: Path) -> tuple[list[str], list[dict]]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: ProcessConfig, sequential: bool, console=None) -> tuple[PosedImages | None, dict]:
+def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequential: bool, console=None) -> tuple[PosedImages | None, dict]:
     """pycolmap: features, matches, incremental mapping. Resumes from ``work`` (database, model).
     Returns (None, info) when no model could be built."""
     pycolmap = import_pycolmap()
@@ -253,7 +229,7 @@ FEW_KEYPOINTS = 1000
 """Below this median number of keypoints per image, features are extracted again with a more sensitive detector."""
 
 
-def _extract(pycolmap, db: Path, image_dir: Path, names: list[str], cfg: ProcessConfig, sensitive: bool = False) -> None:
+def _extract(pycolmap, db: Path, image_dir: Path, names: list[str], cfg: SfmOptions, sensitive: bool = False) -> None:
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = cfg.camera_model
     ext = pycolmap.FeatureExtractionOptions()
@@ -347,16 +323,32 @@ def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def process(cfg: ProcessConfig, console=None) -> dict:
+def process(
+    input: Path,
+    output: Path,
+    images: Path | None = None,
+    num_frames: int = 150,
+    matching: str = "auto",
+    sfm: SfmOptions | None = None,
+    scale_from: tuple[float, ...] | None = None,
+    up: str = "auto",
+    min_registered: float = 0.5,
+    overwrite: bool = False,
+    console=None,
+) -> dict:
+    """Photos, a video, a COLMAP model or an LLFF capture in ``input`` -> a posed dataset in ``output``; returns a
+    summary (counts, rejected images, reprojection error, seconds). Options: see
+    :class:`scenegen.pipelines.process.ProcessConfig`."""
     console = console or Console(stderr=True)
-    src, out = Path(cfg.input), Path(cfg.output)
+    sfm_opts = sfm or SfmOptions()
+    src, out = Path(input), Path(output)
     if not src.exists():
         raise InputError("no such file or folder", file=src, field="--input")
-    if (out / "transforms.json").exists() and not cfg.overwrite:
+    if (out / "transforms.json").exists() and not overwrite:
         raise InputError("a dataset already exists here: pass --overwrite to replace it", file=out / "transforms.json",
                          field="--output")
-    if cfg.num_frames < 2:
-        raise InputError(f"must be at least 2, got {cfg.num_frames}", field="--num-frames")
+    if num_frames < 2:
+        raise InputError(f"must be at least 2, got {num_frames}", field="--num-frames")
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
     report: dict = {"input": str(src), "rejected": []}
@@ -369,7 +361,7 @@ def process(cfg: ProcessConfig, console=None) -> dict:
                 break
     if model_dir is not None:
         posed = read_colmap_model(model_dir)
-        image_dir = Path(cfg.images) if cfg.images else next(
+        image_dir = Path(images) if images else next(
             (p for p in (model_dir.parent.parent / "images", model_dir.parent / "images", src / "images") if p.is_dir()), None)
         if image_dir is None:
             raise InputError("cannot find the model's images: pass --images", file=model_dir, field="--images")
@@ -384,15 +376,15 @@ def process(cfg: ProcessConfig, console=None) -> dict:
         images_out = out / "images"
         images_out.mkdir(parents=True, exist_ok=True)
         if src.is_file() and src.suffix.lower() in VIDEO_SUFFIXES:
-            console.print(f"[bold]1/3[/] frames: the sharpest {cfg.num_frames} of {src.name} ...")
-            names, vinfo = video_frames(src, images_out, cfg.num_frames)
+            console.print(f"[bold]1/3[/] frames: the sharpest {num_frames} of {src.name} ...")
+            names, vinfo = video_frames(src, images_out, num_frames)
             report["video"] = vinfo
-            sequential = cfg.matching != "exhaustive"
+            sequential = matching != "exhaustive"
         elif src.is_dir():
             console.print(f"[bold]1/3[/] photos from {src} ...")
             names, rejected = copy_photos(src, images_out)
             report["rejected"] += rejected
-            sequential = cfg.matching == "sequential" or (cfg.matching == "auto" and len(names) > 100)
+            sequential = matching == "sequential" or (matching == "auto" and len(names) > 100)
         else:
             raise InputError(f"not a photo folder, a video ({', '.join(VIDEO_SUFFIXES)}), a COLMAP model or an LLFF "
                              "folder", file=src, field="--input")
@@ -400,10 +392,10 @@ def process(cfg: ProcessConfig, console=None) -> dict:
             raise InputError(f"structure from motion needs at least 3 readable images, found {len(names)}",
                              file=src, field="--input")
         console.print(f"[bold]2/3[/] structure from motion on {len(names)} images (pycolmap) ...")
-        posed, sfm = run_sfm(images_out, names, out / "colmap", cfg, sequential, console)
-        report.update(sfm)
+        posed, sfm_info = run_sfm(images_out, names, out / "colmap", sfm_opts, sequential, console)
+        report.update(sfm_info)
         registered = set(posed.names) if posed is not None else set()
-        counts = sfm.get("match_counts") or {}
+        counts = sfm_info.get("match_counts") or {}
         for n in names:
             if n not in registered:
                 k = counts.get(n)
@@ -414,20 +406,20 @@ def process(cfg: ProcessConfig, console=None) -> dict:
         frac = len(registered) / max(1, len(names))
         report["registered"] = len(registered)
         report["images"] = len(names)
-        if posed is None or frac < cfg.min_registered:
+        if posed is None or frac < min_registered:
             atomic_write_text(out / "report.json", json.dumps(report, indent=2))
             what = ("structure from motion found no model (the images do not overlap enough: too few matches)"
                     if posed is None else f"only {len(registered)} of {len(names)} images registered ({frac:.0%})")
             raise InputError(f"{what}; {out / 'report.json'} lists each image's reason", file=src, field="--input")
     # ---- orientation, scale, output ---------------------------------------------------------------------------------
     console.print("[bold]3/3[/] orienting (+Z up, centred) and writing transforms.json ...")
-    T, info = orient(posed, up=cfg.up, scale_from=cfg.scale_from)
+    T, info = orient(posed, up=up, scale_from=scale_from)
     posed = apply_transform(posed, T)
     report["orientation"] = info
     report["reprojection_error_px"] = None if not np.isfinite(posed.reprojection_error) else round(posed.reprojection_error, 4)
     report["registered"] = report.get("registered", len(posed.names))
     report["points"] = int(len(posed.points))
-    extra = {"metadata": {"up": [0.0, 0.0, 1.0], "units": "metres" if cfg.scale_from else "unknown"}}
+    extra = {"metadata": {"up": [0.0, 0.0, 1.0], "units": "metres" if scale_from else "unknown"}}
     write_transforms(out, posed, applied=T, extra=extra)
     cameras_picture(posed, out / "cameras.png")
     report["seconds"] = round(time.time() - t_start, 1)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -27,36 +25,6 @@ from scenegen.data.prior.build import build_scene
 from scenegen.data.prior.mesh_import import load_model_scene
 from scenegen.data.prior.spec import SceneSpec
 from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, import_open3d, synthesize_dataset
-
-
-@dataclass
-class GenerateConfig:
-    """Make a posed dataset from a text brief, an edited scene spec, or your own 3D model (glTF/OBJ/PLY/STL)."""
-
-    output: Path
-    """Dataset folder to write (transforms.json, images/, depth/, spec.json, plan.png)."""
-    prompt: Optional[str] = None
-    """A brief, e.g. "two-bedroom apartment, open-plan kitchen and living room, oak floor, white walls,
-    2.7 m ceilings, large south windows". Default: that one, when neither --spec nor --mesh is given."""
-    spec: Optional[Path] = None
-    """A scene spec JSON (the spec.json an earlier run wrote, edited)."""
-    mesh: Optional[Path] = None
-    """Your model: .glb, .gltf, .obj, .ply, .stl (metres; other units are detected and converted)."""
-    seed: int = 0
-    """Seed of the furniture details, textures and cameras (same seed, same dataset)."""
-    views: int = 100
-    """Training views (a test split of about one in eight is rendered in addition)."""
-    width: int = 320
-    height: int = 240
-    fov: float = 75.0
-    """Horizontal field of view of the cameras, degrees."""
-    up: Literal["auto", "+z", "-z", "+y", "-y", "+x", "-x"] = "auto"
-    """Up axis of --mesh (auto: glTF is +Y up by its standard; others are guessed from the model's shape)."""
-    units: Literal["auto", "m", "cm", "mm", "ft", "in"] = "auto"
-    """Units of --mesh (auto: a building-sized model in metres is kept; 100x or 1000x too large is cm / mm)."""
-    overwrite: bool = False
-    """Replace an existing dataset in --output."""
-    progress: bool = True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -220,35 +188,15 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
         raise InputError(f"cannot create the output folder: {e.strerror}", file=out, field="--output") from None
 
 
-def generate(cfg: GenerateConfig, console=None) -> dict:
-    """Run ``scenegen generate``; returns a summary (paths, counts, timings, unknown words, notes)."""
-    console = console or Console(stderr=True)
-    sources = [x for x in (cfg.prompt, cfg.spec, cfg.mesh) if x is not None]
-    if len(sources) > 1:
-        raise InputError("give one of --prompt, --spec or --mesh", field="--prompt/--spec/--mesh")
-    if cfg.views < 1:
-        raise InputError(f"must be at least 1, got {cfg.views}", field="--views")
-    if not (16 <= cfg.width <= 4096 and 16 <= cfg.height <= 4096):
-        raise InputError(f"image size must be 16..4096 pixels, got {cfg.width}x{cfg.height}", field="--width/--height")
-    t0 = time.time()
-    out = Path(cfg.output)
-    summary: dict = {"output": str(out)}
-    labels = []
-    if cfg.mesh is not None:
-        scene, report = load_model_scene(cfg.mesh, up=cfg.up, units=cfg.units, seed=cfg.seed)
-        for line in report["warnings"]:
-            console.print(f"[yellow]warning:[/] {line}")
-        _prepare_output(out, cfg.overwrite)
-        atomic_write_text(out / "model_report.json", json.dumps(report, indent=2))
-        summary["model_report"] = str(out / "model_report.json")
-        generator = f"scenegen generate --mesh {Path(cfg.mesh).name}"
-        extra_meta = {"source_model": str(cfg.mesh)}
+def brief_scene(prompt: str | None = None, spec_file: Path | None = None, seed: int = 0, console=None):
+    """The scene a brief (default :data:`DEFAULT_BRIEF`) or an edited spec file describes: (spec, scene, plan).
+    With a ``console``, what the brief parser did not understand or read differently is printed."""
+    if spec_file is not None:
+        spec = SceneSpec.load(spec_file)
+        spec.seed = seed if seed else spec.seed
     else:
-        if cfg.spec is not None:
-            spec = SceneSpec.load(cfg.spec)
-            spec.seed = cfg.seed if cfg.seed else spec.seed
-        else:
-            spec = parse_brief(cfg.prompt if cfg.prompt is not None else DEFAULT_BRIEF, seed=cfg.seed)
+        spec = parse_brief(prompt if prompt is not None else DEFAULT_BRIEF, seed=seed)
+    if console is not None:
         if spec.unknown_words:
             console.print("[yellow]not understood (ignored):[/] " + ", ".join(spec.unknown_words))
         for word, meant in spec.interpreted.items():
@@ -258,26 +206,77 @@ def generate(cfg: GenerateConfig, console=None) -> dict:
                 console.print(f"[cyan]read[/] {word!r} as {meant!r}")
         rooms = ", ".join(f"{r.name} {r.width:g}x{r.depth:g} m" for r in spec.rooms)
         console.print(f"rooms: {rooms}; ceiling {spec.ceiling_height:g} m; floor {spec.floor}; walls {spec.wall_color}")
-        _prepare_output(out, cfg.overwrite)
-        atomic_write_text(out / "spec.json", spec.to_json())
-        scene, plan = build_scene(spec)
+    scene, plan = build_scene(spec)
+    return spec, scene, plan
+
+
+def generate(
+    output: Path,
+    prompt: str | None = None,
+    spec: Path | None = None,
+    mesh: Path | None = None,
+    seed: int = 0,
+    views: int = 100,
+    width: int = 320,
+    height: int = 240,
+    fov: float = 75.0,
+    up: str = "auto",
+    units: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+    console=None,
+    test_views: int | None = None,
+    generator: str = "scenegen generate",
+    extra_metadata: dict | None = None,
+) -> dict:
+    """A brief, a spec file or a model -> a posed dataset in ``output``; returns a summary (paths, counts,
+    timings, unknown words, notes, and the built ``scene`` and ``floor_plan`` (None for a model)).
+
+    ``test_views``: held-out views rendered in addition (default about one in eight, at least 2).
+    ``generator`` and ``extra_metadata`` go into ``transforms.json``'s metadata."""
+    console = console or Console(stderr=True)
+    sources = [x for x in (prompt, spec, mesh) if x is not None]
+    if len(sources) > 1:
+        raise InputError("give one of --prompt, --spec or --mesh", field="--prompt/--spec/--mesh")
+    if views < 1:
+        raise InputError(f"must be at least 1, got {views}", field="--views")
+    if not (16 <= width <= 4096 and 16 <= height <= 4096):
+        raise InputError(f"image size must be 16..4096 pixels, got {width}x{height}", field="--width/--height")
+    t0 = time.time()
+    out = Path(output)
+    summary: dict = {"output": str(out)}
+    labels = []
+    plan = None
+    if mesh is not None:
+        scene, report = load_model_scene(mesh, up=up, units=units, seed=seed)
+        for line in report["warnings"]:
+            console.print(f"[yellow]warning:[/] {line}")
+        _prepare_output(out, overwrite)
+        atomic_write_text(out / "model_report.json", json.dumps(report, indent=2))
+        summary["model_report"] = str(out / "model_report.json")
+        generator = f"scenegen generate --mesh {Path(mesh).name}"
+        extra_meta = {"source_model": str(mesh)}
+    else:
+        scene_spec, scene, plan = brief_scene(prompt, spec, seed, console)
+        _prepare_output(out, overwrite)
+        atomic_write_text(out / "spec.json", scene_spec.to_json())
         for note in plan.notes:
             console.print(f"[yellow]note:[/] {note}")
         labels = [(r.name, (r.lo + r.hi) / 2) for r in plan.rooms]
-        summary.update(spec=str(out / "spec.json"), unknown_words=spec.unknown_words, notes=plan.notes,
+        summary.update(spec=str(out / "spec.json"), unknown_words=scene_spec.unknown_words, notes=plan.notes,
                        rooms=[r.name for r in plan.rooms])
-        generator = "scenegen generate"
-        extra_meta = {"brief": spec.brief, "ceiling_height": spec.ceiling_height,
-                      "rooms": {r.name: np.round(r.box(spec.ceiling_height), 4).tolist() for r in plan.rooms}}
-    n_test = max(2, cfg.views // 8)
-    if cfg.mesh is not None and not report["interior"]:
-        cams = orbit_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed, fov_deg=min(cfg.fov, 60.0))
+        extra_meta = {"brief": scene_spec.brief, "ceiling_height": scene_spec.ceiling_height,
+                      "rooms": {r.name: np.round(r.box(scene_spec.ceiling_height), 4).tolist() for r in plan.rooms}}
+    extra_meta.update(extra_metadata or {})
+    n_test = max(2, views // 8) if test_views is None else int(test_views)
+    if mesh is not None and not report["interior"]:
+        cams = orbit_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=min(fov, 60.0))
     else:
-        cams = room_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed, fov_deg=cfg.fov)
+        cams = room_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=fov)
     plan_picture(scene, cams, out / "plan.png", labels)
-    synthesize_dataset(scene, out, cams, n_train=cfg.views, n_test=n_test, width=cfg.width, height=cfg.height,
-                       seed=cfg.seed, generator=generator, extra_metadata=extra_meta, progress=cfg.progress,
-                       console=console)
-    summary.update(views=cfg.views, test_views=n_test, seconds=round(time.time() - t0, 1), plan=str(out / "plan.png"),
-                   transforms=str(out / "transforms.json"))
+    synthesize_dataset(scene, out, cams, n_train=views, n_test=n_test, width=width, height=height,
+                             seed=seed, generator=generator,
+                             extra_metadata=extra_meta, progress=progress, console=console)
+    summary.update(views=views, test_views=n_test, seconds=round(time.time() - t0, 1), plan=str(out / "plan.png"),
+                   transforms=str(out / "transforms.json"), scene=scene, floor_plan=plan)
     return summary

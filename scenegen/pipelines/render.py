@@ -1,14 +1,21 @@
-"""`scenegen render`: a trained run along a camera path -> MP4 and/or PNG frames (+ depth video)."""
+"""`scenegen render`: a trained run along a camera path -> MP4 and/or PNG frames (+ depth video).
+
+The frame loop is :func:`scenegen.video.render_path.render_camera_path`; this module loads the run and the path,
+checks the path against the trained scene and holds the command's options and result.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
 from scenegen.core.errors import InputError
-from scenegen.paths import load_camera_path
-from scenegen.train.run import load_run
+from scenegen.data.run_scene import RunScene
+from scenegen.paths import CameraPath, SceneVolume, check_path, load_camera_path
+from scenegen.pipelines.paths import volume_from_run
+from scenegen.train.run import LoadedRun, load_run
 from scenegen.video.render_path import render_camera_path
 
 
@@ -40,7 +47,42 @@ class RenderConfig:
     progress: bool = True
 
 
-def render(cfg: RenderConfig) -> dict:
+@dataclass
+class RenderResult:
+    """What `scenegen render` wrote and how long it took."""
+
+    frames: int
+    rendered: int
+    """Frames rendered by this call (the others were reused from an earlier, interrupted render)."""
+    reused: int
+    seconds: float
+    s_per_frame: Optional[float]
+    """Render seconds per rendered frame (None when every frame was reused)."""
+    video_seconds: float
+    fps: float
+    width: int
+    height: int
+    output_video: Optional[Path] = None
+    frames_dir: Optional[Path] = None
+    depth_video: Optional[Path] = None
+    depth_range: Optional[tuple[float, float]] = None
+
+    @staticmethod
+    def from_summary(s: dict) -> "RenderResult":
+        """From :func:`scenegen.video.render_path.render_camera_path`'s summary."""
+        def path_or_none(k):
+            return Path(s[k]) if s.get(k) else None
+
+        return RenderResult(frames=int(s["frames"]), rendered=int(s["rendered"]), reused=int(s["reused"]),
+                            seconds=float(s["seconds"]), s_per_frame=s["s_per_frame"],
+                            video_seconds=float(s["video_seconds"]), fps=float(s["fps"]), width=int(s["width"]),
+                            height=int(s["height"]), output_video=path_or_none("output_video"),
+                            frames_dir=path_or_none("frames_dir"), depth_video=path_or_none("depth_video"),
+                            depth_range=tuple(s["depth_range"]) if s.get("depth_range") is not None else None)
+
+
+def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
+    """Run ``scenegen render``. ``run``: ``cfg.run`` already loaded."""
     if cfg.output is None and cfg.frames is None and cfg.depth_video is None:
         raise InputError("nothing to write: give --output, --frames or --depth-video", field="--output")
     if cfg.resolution_scale <= 0:
@@ -48,11 +90,11 @@ def render(cfg: RenderConfig) -> dict:
     path = load_camera_path(cfg.camera_path, cfg.dataparser_transforms, dataset_transforms=_dataset_json(cfg))
     if cfg.resolution_scale != 1.0:
         path = path.scaled(cfg.resolution_scale)
-    run = load_run(cfg.run, cfg.device)
+    run = run if run is not None else load_run(cfg.run, cfg.device)
     if cfg.check:
         _warn_unsafe(cfg, path)
     fingerprint = f"{Path(cfg.run).resolve()}:step{run.step}"
-    return render_camera_path(
+    summary = render_camera_path(
         lambda cams, i: run.render(cams, i, chunk=cfg.chunk),
         path,
         cfg.output,
@@ -62,16 +104,17 @@ def render(cfg: RenderConfig) -> dict:
         progress=cfg.progress,
         fingerprint_extra=fingerprint,
     )
+    return RenderResult.from_summary(summary)
 
 
-def _warn_unsafe(cfg: RenderConfig, path) -> None:
+def _check_volume(cfg: RenderConfig) -> SceneVolume:
+    """The trained scene's occupancy, coarse, for the path check."""
+    return volume_from_run(cfg.run, max_cells=128, device="cuda" if cfg.device == "cuda" else "cpu")
+
+
+def _warn_unsafe(cfg: RenderConfig, path: CameraPath) -> None:
     """Print the path's safety warnings (one line each, naming frames) to stderr; rendering goes on."""
-    import sys
-
-    from scenegen.paths import check_path
-    from scenegen.pipelines.paths import volume_from_run
-
-    volume = volume_from_run(cfg.run, max_cells=128, device="cuda" if cfg.device == "cuda" else "cpu")
+    volume = _check_volume(cfg)
     c2w = path.cameras.c2w.numpy()
     for w in check_path(c2w, path.video_fps, volume, min_clearance=0.1):
         print(f"warning: {cfg.camera_path}: {w.message}", file=sys.stderr)
@@ -81,8 +124,6 @@ def _dataset_json(cfg: RenderConfig) -> Path | None:
     """The run's transforms.json (needed to undo nerfstudio's applied_transform), when there is one."""
     if cfg.dataparser_transforms is None:
         return None
-    from scenegen.train.run import read_scene_json
-
-    data = Path(read_scene_json(cfg.run)["data"])
+    data = Path(RunScene.read(cfg.run).data)
     cand = data / "transforms.json" if data.is_dir() else data
     return cand if cand.is_file() else None

@@ -1,22 +1,43 @@
 """`scenegen demo`: the whole chain on the built-in scene, in a few minutes on a 2-core CPU.
 
-1. build a furnished room with trimesh and render a posed dataset from it with open3d's ray casting;
-2. train a radiance field on it within a time budget;
-3. evaluate on held-out views;
-4. render an eye-level tour of the room to an H.264 MP4 (plus a contact sheet of frames).
+It composes the pipelines a user would run one by one:
+
+1. :func:`scenegen.pipelines.generate.generate`: a furnished apartment from its brief, rendered to a posed
+   dataset with depth (open3d ray casting);
+2. :func:`scenegen.pipelines.train.train`: a radiance field on it within a time budget;
+3. :func:`scenegen.pipelines.evaluate.evaluate`: held-out views;
+4. an eye-level walk-through planned on the trained field (`path auto`, else room by room through the plan's
+   doors), rendered by :func:`scenegen.pipelines.render.render` to an H.264 MP4 (plus a contact sheet of frames).
+
+A demo folder is resumable: an existing dataset of the same brief and size and an existing trained run are reused.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
+from PIL import Image
+from rich.console import Console
 
-from scenegen.train.checkpoint import atomic_write_text
+from scenegen.core.errors import InputError
+from scenegen.core.io import atomic_write_text, write_png
+from scenegen.data.loader import load_dataset
+from scenegen.data.prior.brief import DEFAULT_BRIEF
+from scenegen.data.prior.generate import brief_scene
+from scenegen.kernels import prebuild_cpu_kernels
+from scenegen.paths import Keyframe, PathSpec, SceneVolume, auto_walkthrough, sample_path, save_path_spec
+from scenegen.pipelines.evaluate import EvalConfig, evaluate
+from scenegen.pipelines.generate import GenerateConfig, generate
+from scenegen.pipelines.paths import volume_from_run
+from scenegen.pipelines.render import RenderConfig, render
+from scenegen.pipelines.train import train
+from scenegen.train.config import TrainConfig
+from scenegen.train.run import load_run
 
 
 @dataclass
@@ -45,10 +66,31 @@ class DemoConfig:
     progress: bool = True
 
 
+@dataclass
+class DemoResult:
+    """What `scenegen demo` made (``to_dict()`` is what OUTPUT/demo.json holds)."""
+
+    dataset: str
+    run: str
+    camera_path: str
+    tour: str
+    """How the tour was planned: "auto" (`path auto` on the trained field) or "plan" (the floor plan's doors)."""
+    plan: str
+    """The floor-plan picture with the cameras."""
+    video: str
+    contact_sheet: str
+    eval_psnr: float
+    eval_ssim: float
+    train_steps: int
+    render_s_per_frame: Optional[float]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -> None:
     """A grid of ``count`` evenly spaced frames from ``frames_dir``."""
-    from PIL import Image
-
     files = sorted(frames_dir.glob("*.png"))
     if not files:
         return
@@ -60,19 +102,11 @@ def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -
     for k, im in enumerate(imgs):
         r, c = divmod(k, cols)
         sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
-    import io
-
-    from scenegen.train.checkpoint import atomic_write_bytes
-
-    buf = io.BytesIO()
-    Image.fromarray(sheet).save(buf, format="PNG")
-    atomic_write_bytes(out, buf.getvalue())
+    write_png(out, sheet)
 
 
 def rooms_visited(spec, plan, min_frames: int = 3) -> set[str]:
     """Names of the plan's rooms the path's camera stands in for at least ``min_frames`` frames."""
-    from scenegen.paths import sample_path
-
     c2w, _, _ = sample_path(spec)
     p = np.asarray(c2w)[:, :3, 3]
     out = set()
@@ -95,13 +129,11 @@ def _main_piece(scene, room) -> np.ndarray | None:
     return best
 
 
-def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6, scene=None):
+def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6, scene=None) -> PathSpec:
     """A keyframed tour of a generated plan (:class:`PathSpec`): along the first (largest day) room and back,
     then into every other room through its door: from the corridor facing the door, just inside looking at the
     far wall, in the middle looking along a side wall, and out again facing the next room's door. Keyframes look
     where a visitor looks, never at a wall close by."""
-    from scenegen.paths import Keyframe, PathSpec
-
     rooms = [r for r in plan.rooms if r.type != "hallway"]
     hall = next((r for r in plan.rooms if r.type == "hallway"), None)
     aspect = cfg.video_width / cfg.video_height
@@ -152,16 +184,13 @@ def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6, scene=None):
     return spec
 
 
-def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, console=None):
+def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, console=None) -> tuple[PathSpec, str]:
     """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``. With the generated plan at
     hand, the auto tour is kept when it visits every room; otherwise (a field too young to show every room's
     floor, or a failed plan) the camera walks room by room through the plan's doors, and the reason is printed."""
-    from scenegen.paths import auto_walkthrough
-    from scenegen.pipelines.paths import volume_from_run
-
     kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height, fov=60.0)
     try:
-        volume = volume_from_run(run_dir, up=(0.0, 0.0, 1.0), device="cpu")
+        volume = _tour_volume(run_dir)
         spec = auto_walkthrough(volume, eye_height=1.6, speed=0.8, **kw)
         if spec.duration > cfg.tour_seconds:  # walk faster, up to 1.6 m/s
             speed = min(1.6, 0.8 * spec.duration / cfg.tour_seconds)
@@ -182,34 +211,22 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
     return spec, "plan"
 
 
-def run_demo(cfg: DemoConfig, console=None) -> dict:
-    from rich.console import Console
+def _tour_volume(run_dir: Path) -> SceneVolume:
+    """The trained field's occupancy the tour is planned in (+Z up: the generated apartment's)."""
+    return volume_from_run(run_dir, up=(0.0, 0.0, 1.0), device="cpu")
 
-    from scenegen.data.loader import load_dataset
-    from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
-    from scenegen.data.prior.build import build_scene
-    from scenegen.data.prior.generate import plan_picture, room_cameras
-    from scenegen.data.synth import synthesize_dataset
-    from scenegen.paths import load_camera_path, save_path_spec
-    from scenegen.train.config import TrainConfig
-    from scenegen.train.evaluate import evaluate
-    from scenegen.train.run import load_run
-    from scenegen.train.trainer import Trainer
-    from scenegen.video.render_path import render_camera_path
 
+def demo(cfg: DemoConfig, console=None) -> DemoResult:
+    """Run ``scenegen demo`` (see the module docstring); writes OUTPUT/demo.json."""
     console = console or Console(stderr=True)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     timings = {}
 
-    from scenegen.kernels import prebuild_cpu_kernels
-
     prebuild_cpu_kernels()  # the first run compiles the C++ kernels: overlap that with the dataset synthesis
     brief = cfg.prompt or DEFAULT_BRIEF
     console.print(f"[bold]1/4[/] generating the apartment from its brief: [italic]{brief}[/]")
-    spec = parse_brief(brief, seed=cfg.seed)
-    scene, plan = build_scene(spec)
     data_dir = out / "dataset"
     key = {"brief": brief, "seed": cfg.seed, "views": cfg.views, "width": cfg.width, "height": cfg.height}
     if (data_dir / "transforms.json").is_file():
@@ -218,70 +235,58 @@ def run_demo(cfg: DemoConfig, console=None) -> dict:
         except (OSError, ValueError):
             old = None
         if old != key:
-            from scenegen.core.errors import InputError
-
             raise InputError("this folder holds a demo of another scene or size: choose another --output or delete it",
                              file=data_dir, field="--output")
+        _, scene, plan = brief_scene(brief, seed=cfg.seed)  # the tour needs the plan; the dataset is kept
     else:
-        n_test = max(4, cfg.views // 8)
-        cams = room_cameras(scene, cfg.views + n_test, cfg.width, cfg.height, seed=cfg.seed)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(data_dir / "spec.json", spec.to_json())
-        plan_picture(scene, cams, data_dir / "plan.png", [(r.name, (r.lo + r.hi) / 2) for r in plan.rooms])
-        synthesize_dataset(scene, data_dir, n_train=cfg.views, n_test=n_test, width=cfg.width, height=cfg.height,
-                           seed=cfg.seed, cameras=cams, generator="scenegen demo", progress=cfg.progress,
-                           console=console, extra_metadata={"brief": brief, "demo": key})
+        gcfg = GenerateConfig(output=data_dir, prompt=brief, seed=cfg.seed, views=cfg.views, width=cfg.width,
+                              height=cfg.height, progress=cfg.progress)
+        gen = generate(gcfg, console, test_views=max(4, cfg.views // 8), generator="scenegen demo",
+                       extra_metadata={"brief": brief, "demo": key})
+        scene, plan = gen.scene, gen.floor_plan
     timings["dataset_s"] = round(time.time() - t0, 1)
     console.print(f"[bold]2/4[/] training for {cfg.train_minutes:g} min ...")
     t1 = time.time()
     run_dir = out / "run"
     ds = load_dataset(data_dir)
-    resume = (run_dir / "checkpoints" / "latest.pt").is_file()
-    if resume:
+    if (run_dir / "checkpoints" / "latest.pt").is_file():
         console.print("  (a trained run exists in this folder: reusing it; delete it to retrain)")
     else:
-        from scenegen.train.trainer import process_elapsed
-
         tcfg = TrainConfig(data=data_dir, output=run_dir, time_budget=cfg.train_minutes, seed=cfg.seed,
                            device=cfg.device, progress=cfg.progress, eval_every=0)
-        trainer = Trainer(tcfg, dataset=ds, console=console)
-        trainer.budget_origin = process_elapsed()  # dataset synthesis is not training time
-        trainer.setup()
-        trainer.train()
+        train(tcfg, console, dataset=ds, budget_from_now=True)  # dataset synthesis is not training time
     timings["train_s"] = round(time.time() - t1, 1)
 
     console.print("[bold]3/4[/] evaluating on held-out views ...")
     run = load_run(run_dir, cfg.device)
-    ev = evaluate(run, ds, output=run_dir / "eval", save_images=4, progress=cfg.progress)
+    ev = evaluate(EvalConfig(run=run_dir, output=run_dir / "eval", save_images=4, device=cfg.device,
+                             progress=cfg.progress), run=run, dataset=ds)
 
     console.print("[bold]4/4[/] planning the walk-through and rendering the tour video ...")
     t2 = time.time()
     spec_path, how = plan_demo_tour(run_dir, cfg, scene, plan, console)
     path_file = out / "tour_camera_path.json"
     save_path_spec(spec_path, path_file)
-    path = load_camera_path(path_file)  # the route `scenegen render` takes
     video = out / "tour.mp4"
     frames_dir = out / "frames"
-    summary = render_camera_path(
-        lambda cams, i: run.render(cams, i), path, video, frames_dir, resume=True, progress=cfg.progress,
-        fingerprint_extra=f"step{run.step}",
-    )
+    rendered = render(RenderConfig(run=run_dir, camera_path=path_file, output=video, frames=frames_dir, resume=True,
+                                   check=False, device=cfg.device, progress=cfg.progress), run=run)
     contact_sheet(frames_dir, out / "tour_contact_sheet.png")
     timings["render_s"] = round(time.time() - t2, 1)
     timings["total_s"] = round(time.time() - t0, 1)
-    result = {
-        "dataset": str(data_dir),
-        "run": str(run_dir),
-        "camera_path": str(path_file),
-        "tour": how,
-        "plan": str(data_dir / "plan.png"),
-        "video": str(video),
-        "contact_sheet": str(out / "tour_contact_sheet.png"),
-        "eval_psnr": round(ev["psnr"], 2),
-        "eval_ssim": round(ev["ssim"], 4),
-        "train_steps": run.step,
-        "render_s_per_frame": round(summary["s_per_frame"], 3),
-        "timings": timings,
-    }
-    atomic_write_text(out / "demo.json", json.dumps(result, indent=2))
+    result = DemoResult(
+        dataset=str(data_dir),
+        run=str(run_dir),
+        camera_path=str(path_file),
+        tour=how,
+        plan=str(data_dir / "plan.png"),
+        video=str(video),
+        contact_sheet=str(out / "tour_contact_sheet.png"),
+        eval_psnr=round(ev.psnr, 2),
+        eval_ssim=round(ev.ssim, 4),
+        train_steps=run.step,
+        render_s_per_frame=round(rendered.s_per_frame, 3) if rendered.s_per_frame is not None else None,
+        timings=timings,
+    )
+    atomic_write_text(out / "demo.json", json.dumps(result.to_dict(), indent=2))
     return result

@@ -1,0 +1,72 @@
+"""`scenegen process`: photos, a video, a COLMAP model or an LLFF capture -> a posed nerfstudio dataset.
+
+The work is :func:`scenegen.data.capture.process.process`; this module holds the command's options and result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from scenegen.data.capture import process as capture
+
+
+@dataclass
+class ProcessConfig:
+    """Poses for your capture: photos or a video (structure from motion), or an existing COLMAP/LLFF capture."""
+
+    input: Path
+    """A folder of photos, a video file, a COLMAP model folder (sparse/0 with .bin or .txt) or an LLFF folder
+    (poses_bounds.npy)."""
+    output: Path
+    """Dataset folder to write (transforms.json, images/, sparse_pc.ply, report.json, cameras.png)."""
+    images: Optional[Path] = None
+    """With a COLMAP model: the folder of its images (default: the model's ../../images)."""
+    num_frames: int = 150
+    """Video: how many frames to keep (the sharpest of each equal time slice)."""
+    matching: Literal["auto", "exhaustive", "sequential"] = "auto"
+    """auto: exhaustive for up to 100 photos, sequential (each image with its 15 neighbours in file-name order and
+    quadratically spaced later ones) for videos and larger sets: photos taken walking around are in order."""
+    max_image_size: int = 1600
+    """Longest side the features are computed at (pixels)."""
+    max_features: int = 4096
+    """SIFT features per image: matching time grows with its square (8192 is COLMAP's default; on a 2-core CPU
+    4096 matches a pair in about a quarter of the time and registers typical indoor captures as well)."""
+    camera_model: Literal["OPENCV", "SIMPLE_RADIAL", "PINHOLE", "OPENCV_FISHEYE"] = "OPENCV"
+    """The camera model SfM fits (one camera shared by all images)."""
+    scale_from: Optional[tuple[float, float, float, float, float, float, float]] = None
+    """Two points in this dataset's frame and their real distance in metres: X1 Y1 Z1 X2 Y2 Z2 METRES."""
+    up: Literal["auto", "none"] = "auto"
+    """Make +Z up from the cameras (people hold cameras level) or keep the reconstruction's axes."""
+    min_registered: float = 0.5
+    """Fail when fewer than this fraction of the images register."""
+    seed: int = 0
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclass
+class ProcessResult:
+    """What `scenegen process` wrote and how well the capture registered."""
+
+    output: Path
+    registered: int
+    images: int
+    points: int
+    reprojection_error_px: Optional[float]
+    seconds: float
+    rejected: list[dict] = field(default_factory=list)
+    """Images left out: {"image": name, "reason": why} (all of them also in OUTPUT/report.json)."""
+
+
+def process(cfg: ProcessConfig, console=None) -> ProcessResult:
+    """Run ``scenegen process``."""
+    sfm = capture.SfmOptions(camera_model=cfg.camera_model, max_image_size=cfg.max_image_size,
+                             max_features=cfg.max_features, seed=cfg.seed, progress=cfg.progress)
+    s = capture.process(cfg.input, cfg.output, images=cfg.images, num_frames=cfg.num_frames, matching=cfg.matching,
+                        sfm=sfm, scale_from=cfg.scale_from, up=cfg.up, min_registered=cfg.min_registered,
+                        overwrite=cfg.overwrite, console=console)
+    return ProcessResult(output=Path(s["output"]), registered=int(s["registered"]), images=int(s["images"]),
+                         points=int(s["points"]), reprojection_error_px=s["reprojection_error_px"],
+                         seconds=float(s["seconds"]), rejected=list(s["rejected"]))
