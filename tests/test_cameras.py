@@ -255,3 +255,24 @@ def test_cameras_accept_4x4_and_numpy_poses():
     assert cam.c2w.shape == (1, 3, 4) and cam.c2w.dtype == torch.float32
     assert torch.allclose(cam.centers, torch.tensor([[1.0, 2.0, 3.0]]))
     assert cam.width.dtype == torch.int64 and cam.distortion.shape == (1, 6)
+
+
+def test_pose_helpers():
+    """cameras.poses: the one look-at, up basis and vector-to-vector rotation every stage uses."""
+    from scenegen.cameras.poses import look_at_c2w, rotation_between, up_basis
+
+    c2w = look_at_c2w([2.0, 0.0, 1.0], [0.0, 0.0, 1.0], up=[0.0, 0.0, 1.0])
+    assert np.allclose(-c2w[:3, 2], [-1.0, 0.0, 0.0]) and np.allclose(c2w[:3, 1], [0.0, 0.0, 1.0])
+    assert np.allclose(c2w[:3, :3] @ c2w[:3, :3].T, np.eye(3)) and np.isclose(np.linalg.det(c2w[:3, :3]), 1.0)
+    with pytest.raises(ValueError):
+        look_at_c2w([0.0, 0.0, 0.0], [0.0, 0.0, 1.0], up=[0.0, 0.0, 1.0])  # looking straight up
+    for up in ([0, 0, 1], [0, 1, 0], [0, 0, -1], [0.3, -0.2, 0.9]):
+        r = up_basis(up)
+        assert np.allclose(r.T @ r, np.eye(3)) and np.isclose(np.linalg.det(r), 1.0)
+        assert np.allclose(r[:, 2], np.asarray(up) / np.linalg.norm(up))
+    assert np.array_equal(up_basis([0, 0, 1]), np.eye(3))
+    rng = np.random.default_rng(0)
+    for a, b in [(rng.normal(size=3), rng.normal(size=3)) for _ in range(5)] + [([0, 0, -1], [0, 0, 1])]:
+        r = rotation_between(a, b)
+        assert np.isclose(np.linalg.det(r), 1.0)
+        assert np.allclose(r @ (np.asarray(a) / np.linalg.norm(a)), np.asarray(b) / np.linalg.norm(b))

@@ -66,3 +66,19 @@ def up_basis(up) -> np.ndarray:
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(u, e1)
     return np.stack([e1, e2, u], 1)
+
+
+def rotation_between(a, b) -> np.ndarray:
+    """(3, 3) proper rotation taking the direction of ``a`` (3,) onto the direction of ``b`` (3,), about their
+    common normal (Rodrigues). Opposite vectors: a half turn about the world axis least aligned with ``a``."""
+    a = np.asarray(a, dtype=np.float64).reshape(3)
+    b = np.asarray(b, dtype=np.float64).reshape(3)
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    v, c = np.cross(a, b), float(a @ b)
+    if c < -1 + 1e-9:
+        ref = np.eye(3)[int(np.argmin(np.abs(a)))]
+        axis = ref - (ref @ a) * a
+        axis /= np.linalg.norm(axis)
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + k + k @ k / (1 + c)

@@ -25,12 +25,20 @@ from PIL import Image
 from rich.console import Console
 
 from scenegen.core.errors import InputError
-from scenegen.core.io import atomic_write_text, write_png
+from scenegen.core.io import atomic_write_text
 from scenegen.data.loader import load_dataset
 from scenegen.data.prior.brief import DEFAULT_BRIEF
 from scenegen.data.prior.generate import brief_scene
 from scenegen.kernels import prebuild_cpu_kernels
-from scenegen.paths import Keyframe, PathSpec, SceneVolume, auto_walkthrough, sample_path, save_path_spec
+from scenegen.paths import (
+    Keyframe,
+    PathSpec,
+    SceneVolume,
+    auto_walkthrough,
+    contact_sheet_png,
+    sample_path,
+    save_path_spec,
+)
 from scenegen.pipelines.evaluate import EvalConfig, evaluate
 from scenegen.pipelines.generate import GenerateConfig, generate
 from scenegen.pipelines.paths import volume_from_run
@@ -89,20 +97,15 @@ class DemoResult:
         return asdict(self)
 
 
-def contact_sheet(frames_dir: Path, out: Path, count: int = 12, cols: int = 4) -> None:
-    """A grid of ``count`` evenly spaced frames from ``frames_dir``."""
+def contact_sheet(frames_dir: Path, out: Path, fps: float, count: int = 12, cols: int = 4) -> None:
+    """``count`` evenly spaced frames from ``frames_dir`` on one labelled sheet (the path previews' contact sheet)."""
     files = sorted(frames_dir.glob("*.png"))
     if not files:
         return
-    pick = [files[int(k)] for k in np.linspace(0, len(files) - 1, min(count, len(files)))]
-    imgs = [np.asarray(Image.open(f).convert("RGB")) for f in pick]
-    h, w = imgs[0].shape[:2]
-    rows = (len(imgs) + cols - 1) // cols
-    sheet = np.full((rows * h, cols * w, 3), 255, np.uint8)
-    for k, im in enumerate(imgs):
-        r, c = divmod(k, cols)
-        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
-    write_png(out, sheet)
+    pick = np.unique(np.linspace(0, len(files) - 1, min(count, len(files))).round().astype(int))
+    frames = [np.asarray(Image.open(files[k]).convert("RGB")) for k in pick]
+    labels = [f"frame {k}/{len(files) - 1} \u00b7 {k / fps:.1f} s" for k in pick]
+    contact_sheet_png(out, frames, labels, cols=cols, title="tour")
 
 
 def rooms_visited(spec, plan, min_frames: int = 3) -> set[str]:
@@ -271,7 +274,7 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
     frames_dir = out / "frames"
     rendered = render(RenderConfig(run=run_dir, camera_path=path_file, output=video, frames=frames_dir, resume=True,
                                    check=False, device=cfg.device, progress=cfg.progress), run=run)
-    contact_sheet(frames_dir, out / "tour_contact_sheet.png")
+    contact_sheet(frames_dir, out / "tour_contact_sheet.png", spec_path.fps)
     timings["render_s"] = round(time.time() - t2, 1)
     timings["total_s"] = round(time.time() - t0, 1)
     result = DemoResult(

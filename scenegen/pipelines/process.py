@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from scenegen.data.capture import process as capture
+from scenegen.data.loader import estimate_up_from_c2w
+from scenegen.paths import preview_png
 
 
 @dataclass
@@ -67,6 +69,12 @@ def process(cfg: ProcessConfig, console=None) -> ProcessResult:
     s = capture.process(cfg.input, cfg.output, images=cfg.images, num_frames=cfg.num_frames, matching=cfg.matching,
                         sfm=sfm, scale_from=cfg.scale_from, up=cfg.up, min_registered=cfg.min_registered,
                         overwrite=cfg.overwrite, console=console)
+    posed = s["posed"]
+    # the same top and side views as `scenegen path preview`: the cameras in file-name (capture) order, so gaps
+    # in the walk around the subject show, over the sparse points
+    up = (0.0, 0.0, 1.0) if cfg.up == "auto" else (estimate_up_from_c2w(posed.c2w) or (0.0, 0.0, 1.0))
+    preview_png(Path(s["output"]) / "cameras.png", posed.c2w, up=up, points=posed.points,
+                title=f"{len(posed.names)} registered cameras (in file-name order) over {len(posed.points)} SfM points")
     return ProcessResult(output=Path(s["output"]), registered=int(s["registered"]), images=int(s["images"]),
                          points=int(s["points"]), reprojection_error_px=s["reprojection_error_px"],
                          seconds=float(s["seconds"]), rejected=list(s["rejected"]))

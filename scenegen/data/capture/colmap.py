@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from scenegen.cameras.poses import rotation_between
 from scenegen.core.errors import InputError, MissingDependencyError
 from scenegen.core.io import atomic_write_bytes, atomic_write_text
 from scenegen.data.formats.llff import parse_llff
@@ -172,18 +173,6 @@ def read_llff(root: str | Path) -> tuple[PosedImages, Path]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation taking unit vector a onto unit vector b."""
-    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    v, c = np.cross(a, b), float(a @ b)
-    if c < -1 + 1e-9:  # opposite: half turn about any axis perpendicular to a
-        axis = np.cross(a, [1.0, 0, 0] if abs(a[0]) < 0.9 else [0, 1.0, 0])
-        axis /= np.linalg.norm(axis)
-        return 2 * np.outer(axis, axis) - np.eye(3)
-    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + k + k @ k / (1 + c)
-
-
 def orient(posed: PosedImages, up: str = "auto", center: str = "points", scale_from: tuple | None = None,
            up_vector=None) -> tuple[np.ndarray, dict]:
     """The similarity (4, 4) that puts a capture upright (+Z up), centred and, with ``scale_from``, in metres.
@@ -216,7 +205,7 @@ def orient(posed: PosedImages, up: str = "auto", center: str = "points", scale_f
             else:
                 u = m
                 info["up"] = f"mean camera up (agreement {agreement:.2f})"
-        R = _rotation_between(u, np.array([0.0, 0.0, 1.0]))
+        R = rotation_between(u, np.array([0.0, 0.0, 1.0]))
         T[:3, :3] = R
     pts = posed.points if len(posed.points) else posed.c2w[:, :3, 3]
     if center == "points" or (center == "cameras"):

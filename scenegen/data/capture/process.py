@@ -11,8 +11,8 @@ Stages (each shows progress; the work folder ``OUT/colmap`` keeps what is done, 
 3. orientation: +Z up from the cameras, centred on the sparse points, metric with ``--scale-from``.
 4. output: ``transforms.json`` (OPENCV intrinsics, frames, ``applied_transform``), ``sparse_pc.ply``,
    ``sparse_depth.npz`` (each image's observed points: a depth prior for training), ``report.json`` (registered /
-   rejected images and why, reprojection error, timings) and ``cameras.png`` (the camera positions over the
-   point cloud, top and side views).
+   rejected images and why, reprojection error, timings); the command (:mod:`scenegen.pipelines.process`) adds
+   ``cameras.png`` (the cameras over the point cloud, top and side views).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from rich.console import Console
 
 from scenegen.core.errors import InputError
@@ -286,39 +286,6 @@ def _match_counts(pycolmap, db: Path) -> dict[str, int] | None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Picture
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def cameras_picture(posed: PosedImages, path: Path, size: int = 900) -> None:
-    """Top (X-Y) and side (X-Z) views of the sparse points (grey) and the cameras (dots + viewing direction)."""
-    cams = posed.c2w[:, :3, 3]
-    pts = posed.points
-    allp = np.concatenate([cams, pts]) if len(pts) else cams
-    lo, hi = np.percentile(allp, 1, axis=0), np.percentile(allp, 99, axis=0)
-    lo, hi = np.minimum(lo, cams.min(0)), np.maximum(hi, cams.max(0))
-    span = float(max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2], 1e-6)) * 1.1
-    c = (lo + hi) / 2
-    img = Image.new("RGB", (2 * size, size), "white")
-    d = ImageDraw.Draw(img)
-    for k, (a, b) in enumerate(((0, 1), (0, 2))):
-        def px(p):
-            return (k * size + (p[a] - c[a]) / span * size + size / 2, size / 2 - (p[b] - c[b]) / span * size)
-        for p, col in zip(pts[:: max(1, len(pts) // 20000)], posed.colors[:: max(1, len(pts) // 20000)]):
-            x, y = px(p)
-            d.point((x, y), fill=tuple(int(v) for v in col))
-        for m in posed.c2w:
-            e, f = m[:3, 3], -m[:3, 2]
-            x0, y0 = px(e)
-            x1, y1 = px(e + f * span * 0.04)
-            d.line([(x0, y0), (x1, y1)], fill=(220, 60, 30), width=2)
-            d.ellipse([x0 - 3, y0 - 3, x0 + 3, y0 + 3], fill=(30, 90, 200))
-        d.text((k * size + 10, 10), "top (x, y)" if k == 0 else "side (x, z)", fill=(0, 0, 0))
-    d.line([(size, 0), (size, size)], fill=(0, 0, 0))
-    write_png(path, np.asarray(img))
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The command
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -337,7 +304,8 @@ def process(
     console=None,
 ) -> dict:
     """Photos, a video, a COLMAP model or an LLFF capture in ``input`` -> a posed dataset in ``output``; returns a
-    summary (counts, rejected images, reprojection error, seconds). Options: see
+    summary (counts, rejected images, reprojection error, seconds, and ``posed``: the registered cameras and
+    sparse points in the output's frame). Options: see
     :class:`scenegen.pipelines.process.ProcessConfig`."""
     console = console or Console(stderr=True)
     sfm_opts = sfm or SfmOptions()
@@ -421,12 +389,11 @@ def process(
     report["points"] = int(len(posed.points))
     extra = {"metadata": {"up": [0.0, 0.0, 1.0], "units": "metres" if scale_from else "unknown"}}
     write_transforms(out, posed, applied=T, extra=extra)
-    cameras_picture(posed, out / "cameras.png")
     report["seconds"] = round(time.time() - t_start, 1)
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
     return {"output": str(out), "registered": report["registered"], "images": report.get("images", len(posed.names)),
             "reprojection_error_px": report["reprojection_error_px"], "rejected": report["rejected"],
-            "seconds": report["seconds"], "points": report["points"]}
+            "seconds": report["seconds"], "points": report["points"], "posed": posed}
 
 
 def _link_images(src: Path, dst: Path, names: list[str]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from scenegen.cameras.poses import rotation_between
 from scenegen.core.errors import InputError
 from scenegen.data.prior.materials import prior_materials
 from scenegen.data.synth.materials import MESH_COLOR
@@ -26,20 +27,6 @@ from scenegen.data.synth.scene import Part, SynthScene
 SUPPORTED = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 _UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
 _UP_VECTORS = {"+z": (0, 0, 1), "-z": (0, 0, -1), "+y": (0, 1, 0), "-y": (0, -1, 0), "+x": (1, 0, 0), "-x": (-1, 0, 0)}
-
-
-def _rotation_to_z(up: str) -> np.ndarray:
-    """(3, 3) rotation taking the given up axis to +Z (proper rotation, right-handed)."""
-    u = np.array(_UP_VECTORS[up], dtype=float)
-    z = np.array([0.0, 0.0, 1.0])
-    if np.allclose(u, z):
-        return np.eye(3)
-    if np.allclose(u, -z):
-        return np.diag([1.0, -1.0, -1.0])
-    axis = np.cross(u, z)
-    axis /= np.linalg.norm(axis)
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + k + k @ k  # 90 degrees: sin = 1, 1 - cos = 1
 
 
 def _vertex_colors(geom) -> np.ndarray | None:
@@ -120,7 +107,7 @@ def load_model_scene(path: str | Path, up: str = "auto", units: str = "auto", se
                             f"({ext[ax]:.3g} vs {max(others):.3g}): pass --up if it lies on its side")
     else:
         up_reason = "given with --up"
-    R = _rotation_to_z(up)
+    R = rotation_between(_UP_VECTORS[up], (0.0, 0.0, 1.0))
     V = V @ R.T
 
     # ---- units --------------------------------------------------------------------------------------------------
