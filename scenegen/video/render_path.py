@@ -69,7 +69,7 @@ from scenegen.video.writer import (
     write_png,
 )
 
-__all__ = ["RenderFn", "camera_fingerprint", "default_frames_dir", "frame_name", "preflight", "render_camera_path"]
+__all__ = ["RenderFn", "camera_fingerprint", "default_frames_dir", "existing_frames", "frame_name", "preflight", "render_camera_path"]
 
 #: ``render_fn(cameras, index) -> {"rgb": (H, W, 3) float in [0, 1], "depth": (H, W), "accumulation": (H, W)}``
 RenderFn = Callable[[Cameras, int], dict]
@@ -173,7 +173,7 @@ def _load_depth(path: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray] | N
     return d, a
 
 
-def _adopt_frames(folder: Path) -> list[str] | None:
+def adopt_frames(folder: Path) -> list[str] | None:
     """An older scenegen frames folder (no ownership record): its ``frames.json`` is scenegen's manifest.
 
     Adopted (listed as scenegen's): ``frames.json``, the numbered PNGs ``00000.png``.. below the manifest's frame
@@ -205,7 +205,7 @@ def _prepare_frames_dir(frames_dir: Path, fingerprint: str, n: int, resume: bool
     that an interrupted run never leaves foreign frames under a matching manifest); files scenegen did not write
     are never touched (a name this render needs that is taken by one stops it with one line).
     """
-    owned = OwnedDir.open(frames_dir, "frames", field=field, adopt=_adopt_frames)
+    owned = OwnedDir.open(frames_dir, "frames", field=field, adopt=adopt_frames)
     manifest = frames_dir / MANIFEST
     reuse = False
     if resume and owned.owns(MANIFEST) and manifest.is_file():
@@ -233,30 +233,32 @@ _BYTES_PER_PIXEL_PEAK = 96  # rays, samples and outputs of one frame, generously
 
 
 def preflight(w: int, h: int, n: int, fps: float, *, videos: list[Path], frames_dir: Path | None, depth: bool,
-              reuse_frames: int = 0, field: str | None = "camera path") -> None:
+              reuse_frames: int = 0, file: str | Path | None = None, field: str | None = None) -> None:
     """Refuse (one line, the limit named) a render that cannot finish, before the first frame.
 
     Checks: the encoded frame size against libx264's limits (when a video is written), the frame rate, the
     memory one frame needs against the available memory, and the free disk space for the frames, depth cache
     and videos (estimates: PNG frames about half their raw size, H.264 at most 0.5 byte per pixel).
+    ``file``/``field``: where the size and frame rate came from (the camera path), for the message.
     """
+    where = {"file": file, "field": field if file is not None else (field or "camera path")}
     if w < 1 or h < 1 or n < 1:
-        raise InputError(f"nothing to render ({n} frames of {w}x{h})", field=field)
+        raise InputError(f"nothing to render ({n} frames of {w}x{h})", **where)
     if videos:
         if not (math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
             raise InputError(f"the video frame rate would be {fps:g} frames/s ({n} frames over the path's "
-                             f"seconds); it must be between {MIN_FPS:g} and {MAX_FPS:g}", field=field)
+                             f"seconds); it must be between {MIN_FPS:g} and {MAX_FPS:g}", **where)
         w2, h2 = w + w % 2, h + h % 2
         mbs = math.ceil(w2 / 16) * math.ceil(h2 / 16)
         if max(w2, h2) > MAX_VIDEO_SIDE or mbs > MAX_MACROBLOCKS:
             raise InputError(f"a {w}x{h} video exceeds the H.264 encoder's limits (at most {MAX_VIDEO_SIDE} pixels "
                              f"a side and {MAX_MACROBLOCKS} macroblocks of 16x16, e.g. 8192x4352): lower the "
-                             "render size or --resolution-scale", field=field)
+                             "render size or --resolution-scale", **where)
     need_mem = w * h * _BYTES_PER_PIXEL_PEAK
     avail = available_memory()
     if avail is not None and need_mem > avail:
         raise InputError(f"a {w}x{h} frame needs about {human_bytes(need_mem)} of memory, {human_bytes(avail)} is "
-                         "available: lower the render size or --resolution-scale", field=field)
+                         "available: lower the render size or --resolution-scale", **where)
     todo = max(0, n - reuse_frames)
     per_frame = w * h * 3 // 2 + (w * h * 3 if depth else 0)
     disk: dict[Path, int] = {}
@@ -265,10 +267,10 @@ def preflight(w: int, h: int, n: int, fps: float, *, videos: list[Path], frames_
     for v in videos:
         disk[v.parent] = disk.get(v.parent, 0) + n * w * h // 2 + (1 << 20)
     for folder, need in disk.items():
-        check_free_space(folder, need, f"{n} frames of {w}x{h}", field=field)
+        check_free_space(folder, need, f"{n} frames of {w}x{h}")
 
 
-def _existing_frames(frames_dir: Path | None, n: int) -> int:
+def existing_frames(frames_dir: Path | None, n: int) -> int:
     if frames_dir is None or not frames_dir.is_dir():
         return 0
     return sum(1 for i in range(n) if (frames_dir / frame_name(i)).is_file())
@@ -289,6 +291,7 @@ def render_camera_path(
     fingerprint_extra: str = "",
     crf: int = 18,
     odd_size: OddSize = "pad",
+    source: str | Path | None = None,
 ) -> dict:
     """Render every camera of ``path`` and write the requested outputs.
 
@@ -310,6 +313,7 @@ def render_camera_path(
         fingerprint_extra: mixed into the fingerprint, e.g. the checkpoint id, so frames of another model are
             not reused.
         crf: x264 quality (lower is better). odd_size: "pad" or "crop" odd frame sizes.
+        source: the camera path's file, named by the pre-flight messages.
     Returns:
         Summary dict: ``frames`` (N), ``rendered``, ``reused``, ``seconds`` (wall-clock time of this call),
         ``s_per_frame`` (render seconds per rendered frame, None if none rendered), ``video_seconds``,
@@ -341,7 +345,7 @@ def render_camera_path(
         if v.is_dir():
             raise InputError("is a folder, expected the video file to write", file=v, field="--output")
     preflight(w, h, n, fps, videos=videos, frames_dir=frames_dir, depth=depth_video is not None,
-              reuse_frames=_existing_frames(frames_dir, n) if resume else 0)
+              reuse_frames=existing_frames(frames_dir, n) if resume else 0, file=source)
     for v in videos:
         clean_stale_temps(v.parent, legacy=(rf"^\.{re.escape(v.stem)}\.[a-z0-9_]{{8}}\.partial\.mp4$",))
 
