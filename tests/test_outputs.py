@@ -355,3 +355,32 @@ def test_cli_render_limits_and_foreign_frames_folder(tmp_path):
     (tmp_path / "adir.mp4").mkdir()
     _one_line(_cli("render", "--run", tiny_run, "--camera-path", tmp_path / "ok.json", "--output", tmp_path / "adir.mp4",
                    "--no-progress", "--no-check"), "adir.mp4", "folder")
+
+
+def test_train_and_generate_refuse_a_foreign_output_folder(tmp_path, capsys):
+    """Ownership (build item): `train --output` and `generate --output` pointing at a non-empty folder scenegen
+    did not write stop with one line (exit 2) and change nothing; an older run folder is adopted."""
+    from scenegen.cli.main import main
+    from scenegen.pipelines.train import adopt_run
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep")
+    assert main(["train", "--data", str(tmp_path / "nodata"), "--output", str(mine), "--max-steps", "1",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not empty" in err and str(mine) in err, err
+    assert main(["generate", "--output", str(mine), "--views", "4", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not empty" in err, err
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    (tmp_path / "afile").write_text("x")
+    assert main(["train", "--data", str(tmp_path), "--output", str(tmp_path / "afile" / "run"), "--max-steps", "1",
+                 "--no-progress"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    old = tmp_path / "oldrun"
+    (old / "checkpoints").mkdir(parents=True)
+    for f in ("config.json", "scene.json", "checkpoints/latest.pt"):
+        (old / f).write_text("{}")
+    assert sorted(adopt_run(old)) == ["checkpoints/latest.pt", "config.json", "scene.json"]
+    assert adopt_run(mine) is None
