@@ -145,20 +145,24 @@ def _check_output(out: Any, key: str, h: int, w: int, index: int) -> np.ndarray:
     return v
 
 
-def _save_depth(path: Path, depth: np.ndarray, acc: np.ndarray | None) -> None:
-    """Atomic ``.npz`` with float16 ``depth`` (H, W) and uint8 ``acc`` (H, W) (255 = opaque)."""
+def _save_depth(path: Path, depth: np.ndarray, acc: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Atomic ``.npz`` with float16 ``depth`` (H, W) and uint8 ``acc`` (H, W) (255 = opaque). Returns (depth,
+    accumulation) as :func:`_load_depth` will read them back, so that a resumed render computes the same depth
+    range as an uninterrupted one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     a = np.ones_like(depth, dtype=np.float32) if acc is None else np.asarray(acc, dtype=np.float32)
     d = np.clip(depth.astype(np.float32), -65000, 65000).astype(np.float16)  # NaN stays NaN, inf is clipped
+    a8 = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
     fd, tmp = temp_beside(path, ".partial.npz")
     os.close(fd)
     try:
         with open(tmp, "wb") as f:
-            np.savez(f, depth=d, acc=(np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+            np.savez(f, depth=d, acc=a8)
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return d.astype(np.float32), a8.astype(np.float32) / 255.0
 
 
 def _load_depth(path: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -414,9 +418,8 @@ def render_camera_path(
                             if "accumulation" in out
                             else None
                         )
-                        _save_depth(dpath, d, a)  # type: ignore[arg-type]
+                        d, acc = _save_depth(dpath, d, a)  # type: ignore[arg-type]
                         if depth_range is None and depth_normalization == "path":
-                            acc = np.ones_like(d) if a is None else a
                             samples.append(_sample_depth(d, acc, per_frame_samples, rng))
                     write_png(png, rgb)
                     stats["rendered"] += 1
