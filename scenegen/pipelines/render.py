@@ -115,9 +115,12 @@ def _preflight(cfg: RenderConfig, path: CameraPath) -> None:
     cams = path.cameras
     videos = [Path(v) for v in (cfg.output, cfg.depth_video) if v is not None]
     for v in videos:
+        flag = "--output" if v == cfg.output else "--depth-video"
         if v.is_dir():
-            raise InputError("is a folder, expected the video file to write", file=v,
-                             field="--output" if v == cfg.output else "--depth-video")
+            raise InputError("is a folder, expected the video file to write", file=v, field=flag)
+        above = next((p for p in v.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise InputError(f"cannot write here: {above} is a file, not a folder", file=v, field=flag)
     preflight(int(cams.width[0]), int(cams.height[0]), len(cams), path.video_fps, videos=videos,
               frames_dir=cfg.frames, depth=cfg.depth_video is not None, file=cfg.camera_path,
               reuse_frames=existing_frames(cfg.frames, len(cams)) if cfg.resume else 0)
