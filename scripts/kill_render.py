@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames-n", type=int, default=12)
     ap.add_argument("--size", default="64x48")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--at-encode", type=int, default=0,
+                    help="the first N trials kill once every frame is on disk (during the final encode / mux)")
     a = ap.parse_args(argv)
     from PIL import Image
 
@@ -164,15 +166,20 @@ def main(argv: list[str] | None = None) -> int:
             delay = rng.uniform(0.0, wall * 0.9)
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(), cwd=ROOT,
                                  start_new_session=True)
+            fdir = d / "frames" if frames else d / ".tour.mp4.frames"
+            if k < a.at_encode:  # wait for the last frame, then kill within the encode
+                while p.poll() is None and not (fdir / f"{a.frames_n - 1:05d}.png").exists():
+                    time.sleep(0.005)
+                delay = rng.uniform(0.0, 0.3)
             time.sleep(delay)
             finished = p.poll() is not None
             if not finished:
                 os.killpg(p.pid, signal.SIGKILL)
                 real_kills += 1
             p.wait()
-            fdir = d / "frames" if frames else d / ".tour.mp4.frames"
             on_disk = len(list(fdir.glob("*.png"))) if fdir.is_dir() else 0
-            kills.append(f"{delay:.1f}s/{on_disk}fr{' (had finished)' if finished else ''}")
+            kills.append(f"{'after the last frame +' if k < a.at_encode else ''}{delay:.2f}s/{on_disk}fr"
+                         f"{' (had finished)' if finished else ''}")
             bad = [p.name for p in fdir.glob("*.png") if _broken(p, Image)] if fdir.is_dir() else []
             if bad:
                 failures.append(f"trial {k}: truncated frames {bad}")
