@@ -227,3 +227,76 @@ def test_video_keeps_the_sharpest_frame_of_each_slice(tmp_path):
     names, info = video_frames(path, out, 10)
     assert info["video_frames"] == 30 and len(names) == 10
     assert all(int(n[6:12]) % 3 == 1 for n in names), names  # the sharp frame of each 3-frame slice
+
+
+# ------------------------------------------------------------------------------------------ outputs (issue 12)
+
+
+def _text_model(root: Path, names: list[str]) -> Path:
+    """A minimal COLMAP text model (one PINHOLE camera, ``names`` at identity-ish poses, one point)."""
+    model = root / "sparse" / "0"
+    model.mkdir(parents=True)
+    (model / "cameras.txt").write_text("1 PINHOLE 64 48 50 50 32 24\n")
+    lines = []
+    for i, n in enumerate(names, 1):
+        lines += [f"{i} 1 0 0 0 {0.1 * i} 0 0 1 {n}", ""]
+    (model / "images.txt").write_text("\n".join(lines) + "\n")
+    (model / "points3D.txt").write_text("1 0 0 5 255 255 255 0.5\n")
+    return model
+
+
+def test_colmap_image_names_cannot_escape_the_output(tmp_path, capsys):
+    """Defect 3: a COLMAP image name `../../../esc/evil.png` created a file outside --output. Now: one line naming
+    the model and the field, exit 2, nothing written outside."""
+    from PIL import Image
+
+    root = tmp_path / "a" / "b" / "c"
+    images = root / "images"
+    (tmp_path / "a" / "esc").mkdir(parents=True)
+    images.mkdir(parents=True)
+    for n in ("ok1.png", "ok2.png"):
+        Image.new("RGB", (64, 48), (90, 90, 90)).save(images / n)
+    evil = "../../../esc/evil.png"
+    Image.new("RGB", (64, 48)).save((images / evil).resolve())
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    _text_model(root, ["ok1.png", "ok2.png", evil])
+    out = root / "out"
+    assert main(["process", "--input", str(root), "--output", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "image name" in err and ".." in err, err
+    after = sorted(str(p) for p in tmp_path.rglob("*") if not str(p).startswith(str(out)) and "sparse" not in str(p))
+    assert after == [p for p in before if "sparse" not in p]
+    assert not (tmp_path / "esc").exists() and not list(out.rglob("evil*"))
+
+
+def test_process_refuses_a_foreign_output_folder_and_survives_a_truncated_stage(tmp_path, capsys):
+    """Ownership (build item) and defect 7: --output pointing at a non-empty folder scenegen did not write is
+    refused (one line), and a truncated colmap/stage.json is ignored (structure from motion starts over), not a
+    traceback."""
+    from PIL import Image
+
+    from scenegen.data.capture.process import _read_stage, copy_photos
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.new("RGB", (64, 48), (30 * i, 90, 90)).save(photos / f"p{i}.png")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    assert main(["process", "--input", str(photos), "--output", str(mine), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not empty" in err and str(mine) in err, err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    stage = tmp_path / "stage.json"
+    stage.write_text('{"names": ["p0.png", "p1')
+    assert _read_stage(stage) == {}
+    stage.write_text('[1, 2]')
+    assert _read_stage(stage) == {}
+    # copied photos: atomic (no temporary file left), same bytes
+    out = tmp_path / "imgs"
+    out.mkdir()
+    kept, _ = copy_photos(photos, out)
+    assert kept == ["p0.png", "p1.png", "p2.png"]
+    assert sorted(p.name for p in out.iterdir()) == kept
+    assert all((out / n).read_bytes() == (photos / n).read_bytes() for n in kept)

@@ -5,10 +5,12 @@ The work is :func:`scenegen.data.prior.generate.generate`; this module holds the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+from scenegen.core.ownership import OwnedDir
 from scenegen.data.prior import generate as prior
 
 
@@ -70,6 +72,7 @@ def generate(cfg: GenerateConfig, console=None, *, test_views: int | None = None
              extra_metadata: dict | None = None) -> GenerateResult:
     """Run ``scenegen generate``. ``test_views`` (default about one in eight, at least 2), ``generator`` and
     ``extra_metadata`` (added to transforms.json's metadata) serve pipelines that compose this one (the demo)."""
+    _claim_output(Path(cfg.output))
     s = prior.generate(cfg.output, prompt=cfg.prompt, spec=cfg.spec, mesh=cfg.mesh, seed=cfg.seed, views=cfg.views,
                        width=cfg.width, height=cfg.height, fov=cfg.fov, up=cfg.up, units=cfg.units,
                        overwrite=cfg.overwrite, progress=cfg.progress, console=console, test_views=test_views,
@@ -89,3 +92,30 @@ def generate(cfg: GenerateConfig, console=None, *, test_views: int | None = None
         scene=s.get("scene"),
         floor_plan=s.get("floor_plan"),
     )
+
+
+# What a dataset folder written by `generate` holds at its top level.
+_DATASET_FILES = ("transforms.json", "spec.json", "plan.png", "model_report.json", "sparse_depth.npz")
+
+
+def adopt_dataset(folder: Path) -> list[str] | None:
+    """An older generated dataset (no ownership record): it has a ``transforms.json``. Adopted: the files above
+    that exist and the images and depth files its frames name inside the folder; nothing else."""
+    try:
+        meta = json.loads((folder / "transforms.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = [f for f in _DATASET_FILES if (folder / f).is_file()]
+    for fr in meta.get("frames", []) if isinstance(meta, dict) and isinstance(meta.get("frames"), list) else []:
+        for key in ("file_path", "depth_file_path"):
+            rel = fr.get(key) if isinstance(fr, dict) else None
+            if isinstance(rel, str) and ".." not in rel.split("/") and not rel.startswith("/") \
+                    and (folder / rel).is_file():
+                files.append(rel)
+    return files
+
+
+def _claim_output(out: Path) -> None:
+    """The dataset folder's ownership record: a non-empty folder scenegen did not write is refused."""
+    owned = OwnedDir.open(out, "dataset", field="--output", adopt=adopt_dataset)
+    owned.claim([f for f in _DATASET_FILES if f not in ("model_report.json", "sparse_depth.npz")])

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from scenegen.core.errors import InputError
+from scenegen.core.ownership import OwnedDir
 from scenegen.data.run_scene import RunScene
 from scenegen.paths import CameraPath, SceneVolume, check_path, load_camera_path
 from scenegen.pipelines.paths import volume_from_run
 from scenegen.train.run import LoadedRun, load_run
-from scenegen.video.render_path import render_camera_path
+from scenegen.video.render_path import adopt_frames, existing_frames, preflight, render_camera_path
 
 
 @dataclass
@@ -90,6 +91,7 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
     path = load_camera_path(cfg.camera_path, cfg.dataparser_transforms, dataset_transforms=_dataset_json(cfg))
     if cfg.resolution_scale != 1.0:
         path = path.scaled(cfg.resolution_scale)
+    _preflight(cfg, path)  # sizes, frame rate, memory, disk, the --frames folder: before loading anything
     run = run if run is not None else load_run(cfg.run, cfg.device)
     if cfg.check:
         _warn_unsafe(cfg, path)
@@ -103,8 +105,27 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
         resume=cfg.resume,
         progress=cfg.progress,
         fingerprint_extra=fingerprint,
+        source=cfg.camera_path,
     )
     return RenderResult.from_summary(summary)
+
+
+def _preflight(cfg: RenderConfig, path: CameraPath) -> None:
+    """The render's limits and its --frames folder, checked before the run is loaded (one line each)."""
+    cams = path.cameras
+    videos = [Path(v) for v in (cfg.output, cfg.depth_video) if v is not None]
+    for v in videos:
+        flag = "--output" if v == cfg.output else "--depth-video"
+        if v.is_dir():
+            raise InputError("is a folder, expected the video file to write", file=v, field=flag)
+        above = next((p for p in v.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise InputError(f"cannot write here: {above} is a file, not a folder", file=v, field=flag)
+    preflight(int(cams.width[0]), int(cams.height[0]), len(cams), path.video_fps, videos=videos,
+              frames_dir=cfg.frames, depth=cfg.depth_video is not None, file=cfg.camera_path,
+              reuse_frames=existing_frames(cfg.frames, len(cams)) if cfg.resume else 0)
+    if cfg.frames is not None:
+        OwnedDir.open(cfg.frames, "frames", field="--frames", adopt=adopt_frames)
 
 
 def _check_volume(cfg: RenderConfig) -> SceneVolume:

@@ -5,6 +5,9 @@ The command's options are :class:`scenegen.train.config.TrainConfig` (saved whol
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from scenegen.core.ownership import OwnedDir
 from scenegen.data.dataset import SceneDataset
 from scenegen.train.config import TrainConfig
 from scenegen.train.trainer import Trainer, TrainResult, process_elapsed
@@ -18,8 +21,31 @@ def train(cfg: TrainConfig, console=None, *, dataset: SceneDataset | None = None
 
     ``dataset``: the dataset already loaded (else ``cfg.data`` is read). ``budget_from_now``: the time budget
     counts from this call, not from process start (a pipeline that did other work first, such as the demo)."""
+    claim_run_folder(Path(cfg.output))
     t = Trainer(cfg, dataset=dataset, console=console)
     if budget_from_now:
         t.budget_origin = process_elapsed()
     t.setup()
     return t.train()
+
+
+# What a run folder holds at its top level (the trainer writes them; eval/ is `scenegen eval`'s).
+RUN_FILES = ("config.json", "scene.json", "metrics.jsonl")
+
+
+def adopt_run(folder: Path) -> list[str] | None:
+    """An older run folder (no ownership record): it has ``config.json`` and ``scene.json`` or a
+    ``checkpoints/latest.pt``. Adopted: those files, ``metrics.jsonl`` and the ``.pt`` files in checkpoints/."""
+    if not (folder / "config.json").is_file():
+        return None
+    ckpts = sorted(p for p in (folder / "checkpoints").glob("*.pt") if p.is_file())
+    if not ((folder / "scene.json").is_file() or ckpts):
+        return None
+    return [f for f in RUN_FILES if (folder / f).is_file()] + [f"checkpoints/{p.name}" for p in ckpts]
+
+
+def claim_run_folder(run: Path) -> None:
+    """The run folder's ownership record, at the start of training: a non-empty folder scenegen did not write
+    (or a file) is refused with one line; stale temporary files of killed runs are removed."""
+    owned = OwnedDir.open(run, "run", field="--output", adopt=adopt_run)
+    owned.claim([*RUN_FILES, "checkpoints/latest.pt"])

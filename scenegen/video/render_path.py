@@ -6,9 +6,17 @@ of the SAME path (checked through a fingerprint of the cameras stored in ``frame
 written to a temporary file and renamed into place at the end (see :class:`~scenegen.video.writer.VideoWriter`),
 so a render that fails or is interrupted keeps the frames done so far and leaves any earlier video intact.
 
+Without ``frames_dir`` the frames go to a hidden folder beside the video, ``.NAME.mp4.frames/`` (the same
+format), so that a render killed at any moment, even during the final encode, resumes where it stopped; that
+folder is removed once the video is complete. Frame folders carry an ownership record
+(:class:`scenegen.core.ownership.OwnedDir`): only frames and depth files scenegen wrote there are ever replaced
+or removed, and a non-empty folder that scenegen did not write is refused.
+
+Before the first frame, :func:`preflight` checks the frame size against the H.264 encoder's limits, the frame
+rate, the memory one frame needs and the free disk space for the frames and videos, and stops with one line.
+
 Depth video: depth maps are cached per frame (``frames_dir/depth/00000.npz``, float16 depth + uint8
-accumulation, about 3 bytes per pixel; in a temporary folder beside the depth video when there is no
-``frames_dir``) and encoded after the last frame, normalised by default by robust percentiles (1st..99th) of
+accumulation, about 3 bytes per pixel) and encoded after the last frame, normalised by default by robust percentiles (1st..99th) of
 the depths of the WHOLE path (pixels with accumulation > 0.5, subsampled), so colours do not flicker from
 frame to frame. ``depth_normalization="frame"`` uses each frame's own percentiles instead.
 """
@@ -17,10 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +46,17 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from scenegen.core.io import publish
+from scenegen.core.errors import InputError
+from scenegen.core.io import (
+    atomic_write_text,
+    available_memory,
+    check_free_space,
+    clean_stale_temps,
+    human_bytes,
+    publish,
+    temp_beside,
+)
+from scenegen.core.ownership import OwnedDir
 from scenegen.cameras.cameras import Cameras
 from scenegen.paths import CameraPath
 from scenegen.video.writer import (
@@ -52,7 +69,7 @@ from scenegen.video.writer import (
     write_png,
 )
 
-__all__ = ["RenderFn", "camera_fingerprint", "frame_name", "render_camera_path"]
+__all__ = ["RenderFn", "camera_fingerprint", "default_frames_dir", "existing_frames", "frame_name", "preflight", "render_camera_path"]
 
 #: ``render_fn(cameras, index) -> {"rgb": (H, W, 3) float in [0, 1], "depth": (H, W), "accumulation": (H, W)}``
 RenderFn = Callable[[Cameras, int], dict]
@@ -128,20 +145,24 @@ def _check_output(out: Any, key: str, h: int, w: int, index: int) -> np.ndarray:
     return v
 
 
-def _save_depth(path: Path, depth: np.ndarray, acc: np.ndarray | None) -> None:
-    """Atomic ``.npz`` with float16 ``depth`` (H, W) and uint8 ``acc`` (H, W) (255 = opaque)."""
+def _save_depth(path: Path, depth: np.ndarray, acc: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Atomic ``.npz`` with float16 ``depth`` (H, W) and uint8 ``acc`` (H, W) (255 = opaque). Returns (depth,
+    accumulation) as :func:`_load_depth` will read them back, so that a resumed render computes the same depth
+    range as an uninterrupted one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     a = np.ones_like(depth, dtype=np.float32) if acc is None else np.asarray(acc, dtype=np.float32)
     d = np.clip(depth.astype(np.float32), -65000, 65000).astype(np.float16)  # NaN stays NaN, inf is clipped
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.npz", dir=path.parent)
+    a8 = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    fd, tmp = temp_beside(path, ".partial.npz")
     os.close(fd)
     try:
         with open(tmp, "wb") as f:
-            np.savez(f, depth=d, acc=(np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))
+            np.savez(f, depth=d, acc=a8)
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return d.astype(np.float32), a8.astype(np.float32) / 255.0
 
 
 def _load_depth(path: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -156,31 +177,107 @@ def _load_depth(path: Path, h: int, w: int) -> tuple[np.ndarray, np.ndarray] | N
     return d, a
 
 
-def _prepare_frames_dir(frames_dir: Path, fingerprint: str, n: int, resume: bool) -> bool:
-    """Create ``frames_dir``, decide whether its frames can be reused, write the manifest.
+def adopt_frames(folder: Path) -> list[str] | None:
+    """An older scenegen frames folder (no ownership record): its ``frames.json`` is scenegen's manifest.
 
-    Returns True when existing frames belong to this path and ``resume`` is on. Otherwise existing numbered
-    frames and cached depth are stale and deleted (before the new manifest is written, so that an interrupted
-    run never leaves foreign frames under a matching manifest).
+    Adopted (listed as scenegen's): ``frames.json``, the numbered PNGs ``00000.png``.. below the manifest's frame
+    count and ``depth/00000.npz``.. below it. Nothing else in the folder is adopted (a user's ``12345.png`` or
+    ``depth/notes.txt`` stays theirs and is never touched)."""
+    try:
+        m = json.loads((folder / MANIFEST).read_text())
+        n = m["frames"] if isinstance(m, dict) and m.get("format") == "scenegen-frames-1" else None
+    except (OSError, ValueError, KeyError):
+        return None
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        return None
+    files = [MANIFEST] + [frame_name(i) for i in range(n) if (folder / frame_name(i)).is_file()]
+    files += [f"depth/{i:05d}.npz" for i in range(n) if (folder / "depth" / f"{i:05d}.npz").is_file()]
+    return files
+
+
+def default_frames_dir(video: Path) -> Path:
+    """Where the frames of a render without ``--frames`` are kept until its video is complete."""
+    return video.parent / f".{video.name}.frames"
+
+
+def _prepare_frames_dir(frames_dir: Path, fingerprint: str, n: int, resume: bool, depth: bool,
+                        field: str | None) -> tuple[OwnedDir, bool]:
+    """Open ``frames_dir`` (ownership record), decide whether its frames can be reused, write the manifest.
+
+    Returns the folder and True when existing frames belong to this path and ``resume`` is on. Otherwise the
+    frames and cached depth scenegen wrote there are stale and deleted (before the new manifest is written, so
+    that an interrupted run never leaves foreign frames under a matching manifest); files scenegen did not write
+    are never touched (a name this render needs that is taken by one stops it with one line).
     """
-    frames_dir.mkdir(parents=True, exist_ok=True)
+    owned = OwnedDir.open(frames_dir, "frames", field=field, adopt=adopt_frames)
     manifest = frames_dir / MANIFEST
     reuse = False
-    if resume and manifest.exists():
+    if resume and owned.owns(MANIFEST) and manifest.is_file():
         try:
             reuse = json.loads(manifest.read_text()).get("fingerprint") == fingerprint
         except (OSError, ValueError, AttributeError):
             reuse = False
+    names = [frame_name(i) for i in range(n)] + ([f"depth/{i:05d}.npz" for i in range(n)] if depth else [])
     if not reuse:
-        for f in frames_dir.iterdir():
-            m = _FRAME_RE.match(f.name)
-            if m:
-                f.unlink(missing_ok=True)
-        shutil.rmtree(frames_dir / "depth", ignore_errors=True)
-        tmp = frames_dir / f".{MANIFEST}.partial"
-        tmp.write_text(json.dumps({"fingerprint": fingerprint, "frames": n, "format": "scenegen-frames-1"}))
-        publish(tmp, manifest)
-    return reuse
+        owned.remove(owned.listed())
+        owned.claim([MANIFEST] + names)
+        atomic_write_text(manifest, json.dumps({"fingerprint": fingerprint, "frames": n,
+                                                "format": "scenegen-frames-1"}), "frames manifest")
+    else:
+        owned.claim(names)
+    return owned, reuse
+
+
+# H.264 limits of libx264 (level 6.2, the highest): at most 139264 macroblocks of 16x16 pixels per frame, and
+# x264 refuses a width or height above 16384.
+MAX_VIDEO_SIDE = 16384
+MAX_MACROBLOCKS = 139264
+MIN_FPS, MAX_FPS = 1e-3, 1000.0
+_BYTES_PER_PIXEL_PEAK = 96  # rays, samples and outputs of one frame, generously (measured ~40 at chunk 32768)
+
+
+def preflight(w: int, h: int, n: int, fps: float, *, videos: list[Path], frames_dir: Path | None, depth: bool,
+              reuse_frames: int = 0, file: str | Path | None = None, field: str | None = None) -> None:
+    """Refuse (one line, the limit named) a render that cannot finish, before the first frame.
+
+    Checks: the encoded frame size against libx264's limits (when a video is written), the frame rate, the
+    memory one frame needs against the available memory, and the free disk space for the frames, depth cache
+    and videos (estimates: PNG frames about half their raw size, H.264 at most 0.5 byte per pixel).
+    ``file``/``field``: where the size and frame rate came from (the camera path), for the message.
+    """
+    where = {"file": file, "field": field if file is not None else (field or "camera path")}
+    if w < 1 or h < 1 or n < 1:
+        raise InputError(f"nothing to render ({n} frames of {w}x{h})", **where)
+    if videos:
+        if not (math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+            raise InputError(f"the video frame rate would be {fps:g} frames/s ({n} frames over the path's "
+                             f"seconds); it must be between {MIN_FPS:g} and {MAX_FPS:g}", **where)
+        w2, h2 = w + w % 2, h + h % 2
+        mbs = math.ceil(w2 / 16) * math.ceil(h2 / 16)
+        if max(w2, h2) > MAX_VIDEO_SIDE or mbs > MAX_MACROBLOCKS:
+            raise InputError(f"a {w}x{h} video exceeds the H.264 encoder's limits (at most {MAX_VIDEO_SIDE} pixels "
+                             f"a side and {MAX_MACROBLOCKS} macroblocks of 16x16, e.g. 8192x4352): lower the "
+                             "render size or --resolution-scale", **where)
+    need_mem = w * h * _BYTES_PER_PIXEL_PEAK
+    avail = available_memory()
+    if avail is not None and need_mem > avail:
+        raise InputError(f"a {w}x{h} frame needs about {human_bytes(need_mem)} of memory, {human_bytes(avail)} is "
+                         "available: lower the render size or --resolution-scale", **where)
+    todo = max(0, n - reuse_frames)
+    per_frame = w * h * 3 // 2 + (w * h * 3 if depth else 0)
+    disk: dict[Path, int] = {}
+    if frames_dir is not None:
+        disk[frames_dir] = todo * per_frame
+    for v in videos:
+        disk[v.parent] = disk.get(v.parent, 0) + n * w * h // 2 + (1 << 20)
+    for folder, need in disk.items():
+        check_free_space(folder, need, f"{n} frames of {w}x{h}")
+
+
+def existing_frames(frames_dir: Path | None, n: int) -> int:
+    if frames_dir is None or not frames_dir.is_dir():
+        return 0
+    return sum(1 for i in range(n) if (frames_dir / frame_name(i)).is_file())
 
 
 def render_camera_path(
@@ -198,6 +295,7 @@ def render_camera_path(
     fingerprint_extra: str = "",
     crf: int = 18,
     odd_size: OddSize = "pad",
+    source: str | Path | None = None,
 ) -> dict:
     """Render every camera of ``path`` and write the requested outputs.
 
@@ -219,6 +317,7 @@ def render_camera_path(
         fingerprint_extra: mixed into the fingerprint, e.g. the checkpoint id, so frames of another model are
             not reused.
         crf: x264 quality (lower is better). odd_size: "pad" or "crop" odd frame sizes.
+        source: the camera path's file, named by the pre-flight messages.
     Returns:
         Summary dict: ``frames`` (N), ``rendered``, ``reused``, ``seconds`` (wall-clock time of this call),
         ``s_per_frame`` (render seconds per rendered frame, None if none rendered), ``video_seconds``,
@@ -240,24 +339,30 @@ def render_camera_path(
     depth_video = Path(depth_video) if depth_video is not None else None
     frames_dir = Path(frames_dir) if frames_dir is not None else None
 
+    # Frames always go to a folder, so that a kill at any moment (even during the final encode) loses no frame:
+    # the user's --frames, or a hidden one beside the video, removed once the videos are complete.
+    ephemeral = frames_dir is None
+    if ephemeral:
+        frames_dir = default_frames_dir(output_video if output_video is not None else depth_video)  # type: ignore[arg-type]
+    videos = [v for v in (output_video, depth_video) if v is not None]
+    for v in videos:
+        if v.is_dir():
+            raise InputError("is a folder, expected the video file to write", file=v, field="--output")
+    preflight(w, h, n, fps, videos=videos, frames_dir=frames_dir, depth=depth_video is not None,
+              reuse_frames=existing_frames(frames_dir, n) if resume else 0, file=source)
+    for v in videos:
+        clean_stale_temps(v.parent, legacy=(rf"^\.{re.escape(v.stem)}\.[a-z0-9_]{{8}}\.partial\.mp4$",))
+
     spherical = getattr(path, "camera_type", None) == "equirectangular"  # 360-degree players need the metadata
     writer = (
         VideoWriter(output_video, fps, crf=crf, odd_size=odd_size, spherical=spherical)
         if output_video is not None
         else None
     )
-    reuse = False
-    if frames_dir is not None:
-        reuse = _prepare_frames_dir(frames_dir, camera_fingerprint(cameras, fingerprint_extra), n, resume)
-    depth_dir: Path | None = None
-    tmp_depth_dir: Path | None = None
-    if depth_video is not None:
-        if frames_dir is not None:
-            depth_dir = frames_dir / "depth"
-        else:
-            depth_video.parent.mkdir(parents=True, exist_ok=True)
-            tmp_depth_dir = Path(tempfile.mkdtemp(prefix=f".{depth_video.stem}.depth-", dir=depth_video.parent))
-            depth_dir = tmp_depth_dir
+    owned, reuse = _prepare_frames_dir(frames_dir, camera_fingerprint(cameras, fingerprint_extra), n, resume,
+                                       depth_video is not None, None if ephemeral else "--frames")
+    depth_dir: Path | None = frames_dir / "depth" if depth_video is not None else None
+    if depth_dir is not None:
         depth_dir.mkdir(parents=True, exist_ok=True)
 
     stats = {"rendered": 0, "render_s": 0.0}
@@ -287,9 +392,9 @@ def render_camera_path(
             for i in range(n):
                 rgb: np.ndarray | None = None
                 need_depth = depth_dir is not None
-                png = frames_dir / frame_name(i) if frames_dir is not None else None
+                png = frames_dir / frame_name(i)
                 dpath = depth_dir / f"{i:05d}.npz" if depth_dir is not None else None
-                if reuse and png is not None:
+                if reuse:
                     rgb = read_png(png, (w, h))
                     if rgb is not None and dpath is not None:
                         cached = _load_depth(dpath, h, w)
@@ -313,12 +418,10 @@ def render_camera_path(
                             if "accumulation" in out
                             else None
                         )
-                        _save_depth(dpath, d, a)  # type: ignore[arg-type]
+                        d, acc = _save_depth(dpath, d, a)  # type: ignore[arg-type]
                         if depth_range is None and depth_normalization == "path":
-                            acc = np.ones_like(d) if a is None else a
                             samples.append(_sample_depth(d, acc, per_frame_samples, rng))
-                    if png is not None:
-                        write_png(png, rgb)
+                    write_png(png, rgb)
                     stats["rendered"] += 1
                     stats["render_s"] += time.perf_counter() - t0
                 if writer is not None:
@@ -334,10 +437,11 @@ def render_camera_path(
     except BaseException:
         if writer is not None:
             writer.abort()
+        if ephemeral and not any(owned.child(f).is_file() for f in owned.listed() if f != MANIFEST):
+            owned.remove_all()  # nothing worth resuming
         raise
-    finally:
-        if tmp_depth_dir is not None:
-            shutil.rmtree(tmp_depth_dir, ignore_errors=True)
+    if ephemeral:
+        owned.remove_all()
 
     elapsed = time.perf_counter() - t_start
     return {
@@ -351,7 +455,7 @@ def render_camera_path(
         "width": w,
         "height": h,
         "output_video": str(output_video) if output_video is not None else None,
-        "frames_dir": str(frames_dir) if frames_dir is not None else None,
+        "frames_dir": None if ephemeral else str(frames_dir),
         "depth_video": str(depth_video) if depth_video is not None else None,
         "depth_range": depth_used,
     }

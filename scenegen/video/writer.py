@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import struct
-import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from scenegen.core.io import publish
+from scenegen.core.errors import ScenegenError
+from scenegen.core.io import free_bytes, is_disk_full, publish, temp_beside
 from scenegen.core.io import to_uint8, write_png  # noqa: F401 (part of this module's API)
 
 __all__ = [
@@ -79,8 +79,9 @@ def make_even(frame: np.ndarray, odd_size: OddSize = "pad") -> np.ndarray:
 
 
 def _tmp_sibling(path: Path, suffix: str) -> Path:
-    """A fresh, unique temporary file name in ``path``'s folder (the file is created, empty)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{suffix}", dir=path.parent)
+    """A fresh, unique temporary file name in ``path``'s folder (the file is created, empty; the name holds this
+    process's id so that :func:`scenegen.core.io.clean_stale_temps` can remove it after a kill)."""
+    fd, tmp = temp_beside(path, f".partial{suffix}")
     os.close(fd)
     return Path(tmp)
 
@@ -124,7 +125,8 @@ class VideoWriter:
         crf: x264 constant rate factor (0 lossless .. 51 worst; 18 is visually near-lossless).
         preset: x264 preset.
         odd_size: "pad" or "crop" odd frame sizes to even ones.
-        ffmpeg_log_level: ffmpeg's ``-v`` level.
+        ffmpeg_log_level: ffmpeg's ``-v`` level; by default "quiet" (a failure becomes one line naming the
+            video; ``SCENEGEN_DEBUG=1`` shows ffmpeg's own messages, level "error").
         spherical: the frames are equirectangular 360-degree panoramas: after a successful encode, inject the
             spherical-video metadata (:func:`inject_spherical_metadata`) before the video is moved into place.
     """
@@ -137,7 +139,7 @@ class VideoWriter:
         crf: int = 18,
         preset: str = "medium",
         odd_size: OddSize = "pad",
-        ffmpeg_log_level: str = "error",
+        ffmpeg_log_level: str | None = None,
         spherical: bool = False,
     ):
         if not fps > 0 or not np.isfinite(fps):
@@ -148,7 +150,7 @@ class VideoWriter:
         self.crf = int(crf)
         self.preset = preset
         self.odd_size: OddSize = odd_size
-        self.ffmpeg_log_level = ffmpeg_log_level
+        self.ffmpeg_log_level = ffmpeg_log_level or ("error" if os.environ.get("SCENEGEN_DEBUG") else "quiet")
         self.spherical = bool(spherical)
         self.frames_written = 0
         self.size: tuple[int, int] | None = None  # (W, H) of the input frames
@@ -193,6 +195,11 @@ class VideoWriter:
                     f"frame {self.frames_written} is {w}x{h}, earlier frames are {self.size[0]}x{self.size[1]}"
                 )
             self._gen.send(np.ascontiguousarray(make_even(img, self.odd_size)).tobytes())
+        except Exception as e:
+            self.abort()
+            if isinstance(e, (ValueError, ScenegenError)):
+                raise
+            raise self._failure(e) from e
         except BaseException:
             self.abort()
             raise
@@ -208,19 +215,42 @@ class VideoWriter:
         try:
             self._gen.close()  # closes ffmpeg's stdin and waits for it to finish
             self._gen = None
-            meta = probe_video(self._tmp, count_frames=False)  # ffmpeg does not report failures itself
+            # ffmpeg's exit status is not reported: a video that does not probe, or is shorter than the frames
+            # sent (a full disk cuts it), is a failure
+            try:
+                meta = probe_video(self._tmp, count_frames=False)
+            except Exception as e:
+                raise RuntimeError("ffmpeg produced an unreadable video") from e
             if meta.get("codec") is None:
-                raise RuntimeError(f"ffmpeg produced an unreadable video for {self.path}")
+                raise RuntimeError("ffmpeg produced an unreadable video")
+            duration = meta.get("duration")
+            if isinstance(duration, (int, float)) and duration + 1.5 / self.fps < self.frames_written / self.fps:
+                raise RuntimeError(f"ffmpeg wrote {duration:.2f} s of {self.frames_written / self.fps:.2f} s")
             if self.spherical:
                 inject_spherical_metadata(self._tmp)  # rewrites the temporary file (atomically) in place
                 if probe_video(self._tmp, count_frames=False).get("codec") is None:
-                    raise RuntimeError(f"injecting spherical metadata broke {self.path}")
+                    raise RuntimeError("injecting spherical metadata broke the video")
             publish(self._tmp, self.path)
+        except Exception as e:
+            self.abort()
+            if isinstance(e, ScenegenError):
+                raise
+            raise self._failure(e) from e
         except BaseException:
             self.abort()
             raise
         self._closed = True
         return self.path
+
+    def _failure(self, e: BaseException) -> ScenegenError:
+        """One line for a failed encode: a full disk, or ffmpeg's failure (its log with SCENEGEN_DEBUG=1)."""
+        free = free_bytes(self.path.parent)
+        if is_disk_full(e) or (free is not None and free < (1 << 20)):
+            return ScenegenError(f"{self.path}: disk full while writing the video (No space left on device); "
+                                 "free some space and run again (finished frames are kept)")
+        first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)[:160]
+        return ScenegenError(f"{self.path}: ffmpeg could not write the video ({first}); set SCENEGEN_DEBUG=1 to "
+                             "see ffmpeg's messages")
 
     def abort(self) -> None:
         """Stop ffmpeg and delete the temporary file; the destination is left as it was."""

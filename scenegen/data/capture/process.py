@@ -30,7 +30,8 @@ from PIL import Image
 from rich.console import Console
 
 from scenegen.core.errors import InputError
-from scenegen.core.io import atomic_write_text, write_png
+from scenegen.core.io import atomic_copy, atomic_write_text, safe_child, write_png
+from scenegen.core.ownership import OwnedDir
 from scenegen.data.capture.colmap import (
     PosedImages,
     apply_transform,
@@ -69,7 +70,8 @@ def sharpness(gray: np.ndarray) -> float:
     return float(lap.var())
 
 
-def video_frames(video: Path, out_dir: Path, num: int, progress=None) -> tuple[list[str], dict]:
+def video_frames(video: Path, out_dir: Path, num: int, progress=None, owned: OwnedDir | None = None
+                 ) -> tuple[list[str], dict]:
     """Decode ``video`` and keep the sharpest frame of each of ``num`` equal slices; returns names and info."""
     # Two passes: containers often misreport their frame count, so the first pass scores every frame (on a
     # half-size grey copy) and the second saves the chosen ones; memory stays at one frame.
@@ -92,6 +94,8 @@ def video_frames(video: Path, out_dir: Path, num: int, progress=None) -> tuple[l
     chosen = [int(a + np.argmax(scores[a:b])) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     names = []
     want = set(chosen)
+    if owned is not None:
+        owned.claim([f"{out_dir.relative_to(owned.path).as_posix()}/frame_{k:06d}.png" for k in sorted(want)])
     for k, frame in enumerate(iio.imiter(video)):
         if k in want:
             name = f"frame_{k:06d}.png"
@@ -100,7 +104,7 @@ def video_frames(video: Path, out_dir: Path, num: int, progress=None) -> tuple[l
     return names, {"video_frames": n, "kept": len(names)}
 
 
-def copy_photos(src: Path, out_dir: Path) -> tuple[list[str], list[dict]]:
+def copy_photos(src: Path, out_dir: Path, owned: OwnedDir | None = None) -> tuple[list[str], list[dict]]:
     """Copy readable photos into ``out_dir``; returns kept names and the rejected ones with the reason."""
     files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith("."))
     if not files:
@@ -119,9 +123,11 @@ def copy_photos(src: Path, out_dir: Path) -> tuple[list[str], list[dict]]:
         if min(size) < 32:
             rejected.append({"image": p.name, "reason": f"too small ({size[0]}x{size[1]})"})
             continue
-        dst = out_dir / p.name
+        dst = safe_child(out_dir, p.name, file=p, field="--input")
+        if owned is not None:
+            owned.claim(f"{out_dir.relative_to(owned.path).as_posix()}/{p.name}")
         if not dst.exists() or dst.stat().st_size != p.stat().st_size:
-            shutil.copy2(p, dst)
+            atomic_copy(p, dst, "photo")
         kept.append(p.name)
     return kept, rejected
 
@@ -140,7 +146,7 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
     model_dir = work / "sparse"
     timings = {}
     done = work / "stage.json"
-    stage = json.loads(done.read_text()) if done.is_file() else {}
+    stage = _read_stage(done, console if cfg.progress else None)
     # what the database depends on: another image set or other feature settings start over
     settings = {"camera_model": cfg.camera_model, "max_image_size": cfg.max_image_size,
                 "max_features": cfg.max_features, "sequential": sequential, "features_version": 2}
@@ -158,7 +164,7 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
 
     def mark(key: str) -> None:
         stage[key] = True
-        done.write_text(json.dumps(stage))
+        atomic_write_text(done, json.dumps(stage), "progress record")
 
     def say(msg: str) -> None:
         if console is not None and cfg.progress:
@@ -219,6 +225,23 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
     # why the others did not register: how many verified matches they have at all
     stats = _match_counts(pycolmap, db)
     return posed, {"timings": timings, "match_counts": stats, **_feature_note(stage)}
+
+
+def _read_stage(done: Path, console=None) -> dict:
+    """The work folder's progress record; an unreadable one (e.g. truncated by a crash of an older version) is
+    ignored: the stages are run again."""
+    if not done.is_file():
+        return {}
+    try:
+        stage = json.loads(done.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stage = None
+    if not isinstance(stage, dict):
+        if console is not None:
+            console.print(f"[yellow]warning: {done} is unreadable (an interrupted write?): structure from motion "
+                          "starts over[/]")
+        return {}
+    return stage
 
 
 def _feature_note(stage: dict) -> dict:
@@ -317,7 +340,8 @@ def process(
                          field="--output")
     if num_frames < 2:
         raise InputError(f"must be at least 2, got {num_frames}", field="--num-frames")
-    out.mkdir(parents=True, exist_ok=True)
+    owned = OwnedDir.open(out, "capture", field="--output", adopt=adopt_capture)
+    owned.claim([*_CAPTURE_FILES, "colmap/stage.json", "colmap/database.db"])
     t_start = time.time()
     report: dict = {"input": str(src), "rejected": []}
     # ---- what kind of input --------------------------------------------------------------------------------------
@@ -335,22 +359,22 @@ def process(
             raise InputError("cannot find the model's images: pass --images", file=model_dir, field="--images")
         report["source"] = f"COLMAP model {model_dir}"
         names = posed.names
-        _link_images(image_dir, out / "images", names)
+        _link_images(image_dir, out / "images", names, owned, model_dir)
     elif src.is_dir() and (src / "poses_bounds.npy").is_file():
         posed, image_dir = read_llff(src)
         report["source"] = f"LLFF {src / 'poses_bounds.npy'}"
-        _link_images(image_dir, out / "images", posed.names)
+        _link_images(image_dir, out / "images", posed.names, owned, src / "poses_bounds.npy")
     else:
         images_out = out / "images"
         images_out.mkdir(parents=True, exist_ok=True)
         if src.is_file() and src.suffix.lower() in VIDEO_SUFFIXES:
             console.print(f"[bold]1/3[/] frames: the sharpest {num_frames} of {src.name} ...")
-            names, vinfo = video_frames(src, images_out, num_frames)
+            names, vinfo = video_frames(src, images_out, num_frames, owned=owned)
             report["video"] = vinfo
             sequential = matching != "exhaustive"
         elif src.is_dir():
             console.print(f"[bold]1/3[/] photos from {src} ...")
-            names, rejected = copy_photos(src, images_out)
+            names, rejected = copy_photos(src, images_out, owned=owned)
             report["rejected"] += rejected
             sequential = matching == "sequential" or (matching == "auto" and len(names) > 100)
         else:
@@ -396,11 +420,43 @@ def process(
             "seconds": report["seconds"], "points": report["points"], "posed": posed}
 
 
-def _link_images(src: Path, dst: Path, names: list[str]) -> None:
-    """Make ``dst/<name>`` for every image: a hard link where possible, else a copy."""
+# The files `process` writes in its output folder (besides images/ and the colmap/ work folder).
+_CAPTURE_FILES = ("transforms.json", "report.json", "cameras.png", "sparse_pc.ply", "sparse_depth.npz")
+
+
+def adopt_capture(folder: Path) -> list[str] | None:
+    """An output folder of an older scenegen `process` (no ownership record): it has ``colmap/stage.json`` or
+    both ``transforms.json`` and ``report.json``. Adopted: those files, ``cameras.png``, ``sparse_pc.ply``,
+    ``sparse_depth.npz``, ``colmap/database.db`` and the images named by ``colmap/stage.json`` or by
+    transforms.json's ``images/...`` frames. Nothing else is adopted (and so never replaced)."""
+    stage = _read_stage(folder / "colmap" / "stage.json") if (folder / "colmap" / "stage.json").is_file() else None
+    if not stage and not ((folder / "transforms.json").is_file() and (folder / "report.json").is_file()):
+        return None
+    names = [n for n in (stage or {}).get("names", []) if isinstance(n, str)]
+    try:
+        frames = json.loads((folder / "transforms.json").read_text()).get("frames", [])
+        names += [f["file_path"][len("images/"):] for f in frames
+                  if isinstance(f, dict) and isinstance(f.get("file_path"), str) and f["file_path"].startswith("images/")]
+    except (OSError, ValueError, AttributeError):
+        pass
+    files = [f for f in (*_CAPTURE_FILES, "colmap/stage.json", "colmap/database.db") if (folder / f).is_file()]
+    files += [f"images/{n}" for n in dict.fromkeys(names)
+              if "/" not in n and n not in ("", ".", "..") and (folder / "images" / n).is_file()]
+    return files
+
+
+def _link_images(src: Path, dst: Path, names: list[str], owned: OwnedDir, source: Path) -> None:
+    """Make ``dst/<name>`` for every image: a hard link where possible, else an (atomic) copy. ``names`` come from
+    the input (``source``): none may lead outside ``src`` or ``dst``."""
     dst.mkdir(parents=True, exist_ok=True)
-    for n in names:
-        s, d = src / n, dst / n
+    rel = dst.relative_to(owned.path).as_posix()
+    pairs = []
+    for k, n in enumerate(names):
+        s = safe_child(src, n, file=source, field="image name")
+        d = safe_child(dst, n, file=source, field="image name")
+        pairs.append((s, d, f"{rel}/{n}"))
+    owned.claim([r for _, _, r in pairs])
+    for s, d, _ in pairs:
         if not s.is_file():
             raise InputError("image named by the model is missing", file=s, field="images")
         if d.exists():
@@ -409,4 +465,4 @@ def _link_images(src: Path, dst: Path, names: list[str]) -> None:
         try:
             os.link(s, d)
         except OSError:
-            shutil.copy2(s, d)
+            atomic_copy(s, d, "image")
