@@ -18,6 +18,7 @@ def train(cfg: TrainConfig, console=None, *, dataset: SceneDataset | None = None
 
     ``dataset``: the dataset already loaded (else ``cfg.data`` is read). ``budget_from_now``: the time budget
     counts from this call, not from process start (a pipeline that did other work first, such as the demo)."""
+    cfg.validate()
     t = Trainer(cfg, dataset=dataset, console=console)
     if budget_from_now:
         t.budget_origin = process_elapsed()
