@@ -246,7 +246,9 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
     key = {"brief": brief, "seed": cfg.seed, "views": cfg.views, "width": cfg.width, "height": cfg.height}
     if (data_dir / "transforms.json").is_file():
         try:
-            old = json.loads((data_dir / "transforms.json").read_text()).get("metadata", {}).get("demo")
+            meta = json.loads((data_dir / "transforms.json").read_text())
+            meta = meta.get("metadata") if isinstance(meta, dict) else None
+            old = meta.get("demo") if isinstance(meta, dict) else None
         except (OSError, ValueError):
             old = None
         if old != key:

@@ -23,4 +23,8 @@ def train(cfg: TrainConfig, console=None, *, dataset: SceneDataset | None = None
     if budget_from_now:
         t.budget_origin = process_elapsed()
     t.setup()
+    outside = t.dataset.files_outside_root() if t.dataset is not None else []
+    if outside and console is not None:
+        console.print(f"note: {len(outside)} file(s) the dataset names lie outside its folder {t.dataset.root} "
+                      f"(read, not written), e.g. {outside[0]}")
     return t.train()
