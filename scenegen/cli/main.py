@@ -22,6 +22,7 @@ from rich.console import Console
 from typing_extensions import Annotated
 
 from scenegen.core.errors import ScenegenError
+from scenegen.core.validate import flag_values
 from scenegen.train.config import TrainConfig
 
 
@@ -221,6 +222,7 @@ def _main(argv: list[str] | None) -> int:
     cfg = tyro.cli(Cmd, args=argv, prog="scenegen", description="scenegen: posed images -> radiance field -> camera-path video",
                    config=(tyro.conf.OmitSubcommandPrefixes,))
     handler = next(h for c, h in cmds.values() if isinstance(cfg, c))
+    flag_values(cfg)  # every numeric flag of every command: finite and of sane magnitude
     return handler(cfg)
 
 

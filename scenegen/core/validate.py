@@ -8,8 +8,10 @@ input stops with one line. Booleans are never numbers, strings are never numbers
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ __all__ = [
     "output_dir",
     "output_file",
     "flag_number",
+    "flag_values",
+    "FLAG_LIMIT",
 ]
 
 
@@ -272,3 +276,36 @@ def flag_number(value: Any, field: str, *, lo: float | None = None, hi: float | 
             bounds = f"at most {hi:g}"
         raise InputError(f"must be {bounds}, got {describe(value)}{'; ' + hint if hint else ''}", field=field)
     return v
+
+
+FLAG_LIMIT = 1e9
+"""Largest magnitude of any numeric command-line flag (coordinates, sizes, seconds): beyond it, squares and
+products overflow float arithmetic long before any real scene needs it."""
+
+_UNLIMITED_FLAGS = ("seed",)
+
+
+def flag_values(cfg: Any, prefix: str = "--", limit: float = FLAG_LIMIT) -> Any:
+    """Check every numeric flag of a config dataclass (nested ones and tuples included) at once: finite (``nan``
+    and ``inf`` parse as floats) and at most ``limit`` in magnitude (``seed`` excepted). Flags are named as the
+    CLI spells them (``--field.grid.levels``; a nested config marked ``OmitArgPrefixes`` adds no prefix).
+    Range checks that depend on the flag's meaning stay in each config's ``validate()``. Returns ``cfg``."""
+    try:
+        hints = typing.get_type_hints(type(cfg), include_extras=True)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no prefix information, names still right
+        hints = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        flag = prefix + f.name.replace("_", "-")
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            omit = "OmitArgPrefixes" in repr(hints.get(f.name, ""))
+            flag_values(value, prefix if omit else flag + ".", limit)
+            continue
+        for x in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                continue
+            if not math.isfinite(x):
+                raise InputError(f"must be a finite number, got {x}", field=flag)
+            if abs(x) > limit and f.name not in _UNLIMITED_FLAGS:
+                raise InputError(f"must be at most {limit:g} in magnitude, got {x:g}", field=flag)
+    return cfg
