@@ -11,6 +11,7 @@ import errno
 import json
 import shutil
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -325,3 +326,37 @@ def test_files_outside_the_dataset_are_named(tmp_path):
         train_pipeline.Trainer.train = orig
     text = console.export_text()
     assert "1 file(s)" in text and src.name in text and "outside" in text
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Extreme flag values: refused before any work, no numpy overflow warning, no traceback
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["orbit", "{out}", "--radius", "1e308"], "--radius"),
+    (["orbit", "{out}", "--turns", "inf"], "--turns"),
+    (["orbit", "{out}", "--seconds", "1e-9"], "--seconds"),
+    (["orbit", "{out}", "--seconds", "1e8"], "--seconds"),
+    (["orbit", "{out}", "--up", "1e308", "1e308", "1e308"], "--up"),
+    (["new", "{out}", "--render-width", "100000"], "--render-width"),
+    (["walkthrough", "{out}", "--waypoints", "0,0;1e308,0"], "--waypoints"),
+    (["walkthrough", "{out}", "--waypoints", "0,0;1e9,0"], "--speed"),
+    (["flythrough", "{out}", "--waypoints", "0,0,0;1,1,1", "--speed", "1e-9"], "--speed"),
+    (["dolly", "{out}", "--start", "0", "0", "0", "--end", "1e308", "1e308", "1e308"], "--end"),
+])
+def test_extreme_path_flags(tmp_path, capsys, args, flag):
+    """Defect 4 / numpy warnings: huge or non-finite flags gave RuntimeWarning overflow and a traceback."""
+    out = tmp_path / "p.json"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, err = run(capsys, "path", *[a.replace("{out}", str(out)) for a in args])
+    assert code == 2 and one_line(err).startswith(f"error: {flag}"), err
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert not out.exists()
+
+
+def test_nan_flag_of_a_nested_config(tmp_path, capsys):
+    code, err = run(capsys, "train", "--data", FIX / "nerfstudio", "--output", tmp_path / "run",
+                    "--march.near", "nan")
+    assert code == 2 and one_line(err) == "error: --march.near: must be a finite number, got nan"
