@@ -1,14 +1,18 @@
 """The `scenegen` command: a thin tyro front end over the pipelines (:mod:`scenegen.pipelines`).
 
 Every subcommand's flags come from its pipeline's config dataclass; this module only parses, dispatches to the
-pipeline function and prints its result. User errors (:class:`scenegen.core.errors.ScenegenError`) print one
-line and exit with code 2, never a traceback. Pipeline modules are imported when their command runs, so that
+pipeline function and prints its result. Errors go through one boundary (:func:`report_error`): user errors
+(:class:`scenegen.core.errors.ScenegenError`) and OSErrors anywhere in the exception chain print one line naming
+the file (and field) and exit with code 2; anything else prints one line with the exception type (exit 1;
+``SCENEGEN_DEBUG=1`` prints the traceback); Ctrl-C exits with 130 (training saves a checkpoint first). Pipeline modules are imported when their command runs, so that
 ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from dataclasses import make_dataclass
 from pathlib import Path
 from typing import Union
@@ -18,6 +22,7 @@ from rich.console import Console
 from typing_extensions import Annotated
 
 from scenegen.core.errors import ScenegenError
+from scenegen.core.validate import flag_values
 from scenegen.train.config import TrainConfig
 
 
@@ -146,26 +151,79 @@ def _commands():
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    cmds = _commands()
-    Cmd = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in cmds.items())]  # type: ignore[misc]
-    try:
-        cfg = tyro.cli(Cmd, args=argv, prog="scenegen", description="scenegen: posed images -> radiance field -> camera-path video",
-                       config=(tyro.conf.OmitSubcommandPrefixes,))
-    except SystemExit as e:  # tyro's own usage errors already printed
-        return int(e.code or 0) if not isinstance(e.code, str) else 2
-    handler = next(h for c, h in cmds.values() if isinstance(cfg, c))
-    try:
-        return handler(cfg)
-    except ScenegenError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
+DEBUG_ENV = "SCENEGEN_DEBUG"
+"""Set to 1 to print the traceback of any error (the CLI prints one line otherwise)."""
+
+
+def _in_chain(exc: BaseException, kind: type | tuple[type, ...]) -> BaseException | None:
+    """The first exception of ``kind`` in ``exc``'s chain (itself, ``__cause__``, ``__context__``), else None."""
+    stack, seen = [exc], set()
+    while stack:
+        e = stack.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kind):
+            return e
+        stack += [e.__cause__, e.__context__]
+    return None
+
+
+def _os_error_line(e: OSError) -> str:
+    """``error: FILE: reason`` for an OSError (the file it names, when it names one)."""
+    reason = e.strerror or str(e) or type(e).__name__
+    files = [str(f) for f in (e.filename, e.filename2) if f is not None]
+    return "error: " + ": ".join(files + [reason])
+
+
+def report_error(exc: BaseException) -> int:
+    """The CLI's one error boundary: print one line for ``exc`` on stderr and return the exit code.
+
+    A scenegen error or an OSError anywhere in the exception chain (e.g. a full disk inside torch's RuntimeError)
+    is the user's input or environment: one line naming the file (and field), exit 2. Anything else is a bug:
+    one line with the exception type and how to see the traceback, exit 1. ``SCENEGEN_DEBUG=1`` prints the
+    traceback as well."""
+    if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if _in_chain(exc, KeyboardInterrupt) is not None:
         print("interrupted", file=sys.stderr)
         return 130
-    except MemoryError:
+    user = _in_chain(exc, ScenegenError)
+    if user is not None:
+        print(f"error: {user}", file=sys.stderr)
+        return int(getattr(user, "exit_code", 2))
+    oserr = _in_chain(exc, OSError)
+    if oserr is not None:
+        print(_os_error_line(oserr), file=sys.stderr)  # type: ignore[arg-type]
+        return 2
+    if _in_chain(exc, MemoryError) is not None or "out of memory" in str(exc).lower():
         print("error: out of memory: lower --chunk or the resolution", file=sys.stderr)
         return 2
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    print(f"error: internal error ({type(exc).__name__}{': ' + first if first else ''}); "
+          f"set {DEBUG_ENV}=1 for the traceback", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: sys.argv), run the command, return the exit code; never raises (see
+    :func:`report_error`)."""
+    try:
+        return _main(argv)
+    except SystemExit as e:  # tyro's own usage errors already printed
+        return int(e.code or 0) if not isinstance(e.code, str) else 2
+    except BaseException as e:  # noqa: BLE001 - the one error boundary
+        return report_error(e)
+
+
+def _main(argv: list[str] | None) -> int:
+    cmds = _commands()
+    Cmd = Union[tuple(Annotated[c, tyro.conf.subcommand(name, description=(c.__doc__ or "").strip())] for name, (c, _) in cmds.items())]  # type: ignore[misc]
+    cfg = tyro.cli(Cmd, args=argv, prog="scenegen", description="scenegen: posed images -> radiance field -> camera-path video",
+                   config=(tyro.conf.OmitSubcommandPrefixes,))
+    handler = next(h for c, h in cmds.values() if isinstance(cfg, c))
+    flag_values(cfg)  # every numeric flag of every command: finite and of sane magnitude
+    return handler(cfg)
 
 
 def entrypoint() -> None:

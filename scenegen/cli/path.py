@@ -19,6 +19,7 @@ from typing import Literal, Optional
 import numpy as np
 from tyro.conf import OmitArgPrefixes, Positional
 
+from scenegen.core import validate
 from scenegen.core.errors import InputError
 from scenegen.data.run_scene import RunScene
 from scenegen.paths import (
@@ -278,6 +279,8 @@ def parse_points(text: str, flag: str, dims: tuple[int, ...] = (3,)) -> np.ndarr
             raise InputError(f"point {k + 1} has {len(vals)} numbers, expected {' or '.join(map(str, dims))}", field=flag)
         if not all(math.isfinite(v) for v in vals):
             raise InputError(f"point {k + 1} is not finite", field=flag)
+        if any(abs(v) > validate.FLAG_LIMIT for v in vals):
+            raise InputError(f"point {k + 1} has a coordinate beyond {validate.FLAG_LIMIT:g}", field=flag)
         rows.append(vals)
     if len(rows) < 2:
         raise InputError("give at least two points separated by ';'", field=flag)
@@ -286,11 +289,33 @@ def parse_points(text: str, flag: str, dims: tuple[int, ...] = (3,)) -> np.ndarr
     return np.asarray(rows, dtype=np.float64)
 
 
+MAX_SIDE = 16384
+"""Largest render width or height a path may ask for (H.264's limit)."""
+MAX_FPS = 1000.0
+MAX_SECONDS = 24 * 3600.0
+"""Longest path, transition or hold the commands author (a day of video)."""
+
+
+def _seconds(value, flag: str, fps: float | None = None) -> float:
+    """A duration flag: positive, at most a day, and (given ``fps``) at least one frame long."""
+    lo = 1.0 / fps if fps else 0.0
+    hint = f"at least one frame at {fps:g} fps" if fps else ""
+    return validate.flag_number(value, flag, lo=lo, open_lo=not fps, hi=MAX_SECONDS, hint=hint)
+
+
+def _check_travel(pts: np.ndarray, speed: float) -> None:
+    """Refuse waypoints whose travel at ``speed`` would last beyond :data:`MAX_SECONDS` (before any sampling)."""
+    length = float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+    seconds = length / speed
+    if not seconds <= MAX_SECONDS:
+        raise InputError(f"{length:g} units of travel at {speed:g} units/s would last {seconds:g} s; the limit is "
+                         f"{MAX_SECONDS:g} s (a day)", field="--speed")
+
+
 def _apply_settings(spec, s: RenderSettings):
-    if s.render_width <= 0 or s.render_height <= 0:
-        raise InputError("must be positive", field="--render-width/--render-height")
-    if not (s.fps > 0 and math.isfinite(s.fps)):
-        raise InputError("must be positive", field="--fps")
+    validate.flag_number(s.render_width, "--render-width", lo=1, hi=MAX_SIDE, whole=True)
+    validate.flag_number(s.render_height, "--render-height", lo=1, hi=MAX_SIDE, whole=True)
+    validate.flag_number(s.fps, "--fps", lo=0, open_lo=True, hi=MAX_FPS)
     if not (0 < s.fov < 180):
         raise InputError("must be in (0, 180) degrees", field="--fov")
     if not (0 <= s.smoothness <= 1):
@@ -309,7 +334,23 @@ def _check_new_file(path: Path, overwrite: bool) -> None:
         raise InputError("already exists (pass --overwrite to replace it)", file=path)
 
 
+MAX_FRAMES = 1_000_000
+"""Most frames a path may have (about 9 hours at 30 fps): checked before any frame is sampled or written."""
+
+
+def _check_length(spec) -> None:
+    """Refuse a path whose duration or frame count is beyond what can be rendered, naming the limit."""
+    seconds = float(spec.duration)
+    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+        raise InputError(f"the path would last {seconds:g} s; the limit is {MAX_SECONDS:g} s (a day)",
+                         field="--seconds/--speed/--duration/--transition")
+    if seconds * spec.fps > MAX_FRAMES:
+        raise InputError(f"the path would have {seconds * spec.fps:.0f} frames; the limit is {MAX_FRAMES}",
+                         field="--fps/--seconds/--duration")
+
+
 def _save(spec, out: Path, console=None) -> Path:
+    _check_length(spec)
     p = save_path_spec(spec, out)
     if console is not None:
         console.print(format_summary(p, summarize(spec)))
@@ -323,8 +364,7 @@ def _save(spec, out: Path, console=None) -> Path:
 
 def path_new(cfg: PathNew, console=None) -> Path:
     _check_new_file(cfg.output, cfg.overwrite)
-    if not (cfg.transition > 0):
-        raise InputError("must be positive", field="--transition")
+    _seconds(cfg.transition, "--transition")
     spec = _apply_settings(PathSpec(keyframes=[]), cfg.settings)
     spec.default_transition, spec.loop = float(cfg.transition), cfg.loop
     p = save_path_spec(spec, cfg.output)
@@ -355,10 +395,9 @@ def path_add(cfg: PathAdd, console=None) -> Path:
         except ValueError as e:
             raise InputError(str(e), field="--look-at") from None
         kf.aspect = spec.width / spec.height
-    if cfg.transition is not None and not cfg.transition > 0:
-        raise InputError("must be positive", field="--transition")
-    if not cfg.hold >= 0:
-        raise InputError("must be >= 0", field="--hold")
+    if cfg.transition is not None:
+        _seconds(cfg.transition, "--transition")
+    validate.flag_number(cfg.hold, "--hold", lo=0, hi=MAX_SECONDS)
     kf.transition, kf.hold, kf.name = cfg.transition, float(cfg.hold), cfg.name
     idx = len(spec.keyframes) if cfg.index is None else cfg.index
     if not -len(spec.keyframes) <= idx <= len(spec.keyframes):
@@ -381,15 +420,11 @@ def path_remove(cfg: PathRemove, console=None) -> Path:
 def path_set(cfg: PathSet, console=None) -> Path:
     spec = load_path_spec(cfg.path, allow_empty=True)
     if cfg.fps is not None:
-        if not (cfg.fps > 0 and math.isfinite(cfg.fps)):
-            raise InputError("must be positive", field="--fps")
-        spec.fps = float(cfg.fps)
+        spec.fps = validate.flag_number(cfg.fps, "--fps", lo=0, open_lo=True, hi=MAX_FPS)
     for name in ("width", "height"):
         v = getattr(cfg, f"render_{name}")
         if v is not None:
-            if v <= 0:
-                raise InputError("must be positive", field=f"--render-{name}")
-            setattr(spec, name, int(v))
+            setattr(spec, name, int(validate.flag_number(v, f"--render-{name}", lo=1, hi=MAX_SIDE, whole=True)))
     if cfg.camera_type is not None:
         spec.camera_type = cfg.camera_type
     if cfg.smoothness is not None:
@@ -409,8 +444,7 @@ def path_set(cfg: PathSet, console=None) -> Path:
     for kf in spec.keyframes:
         kf.aspect = spec.width / spec.height
     if cfg.duration is not None:
-        if not (cfg.duration > 0 and math.isfinite(cfg.duration)):
-            raise InputError("must be positive", field="--duration")
+        _seconds(cfg.duration, "--duration")
         holds = sum(kf.hold for kf in spec.keyframes)
         moving = spec.duration - holds
         if cfg.duration <= holds or moving <= 0:
@@ -431,6 +465,8 @@ def path_convert(cfg: PathConvert, console=None) -> Path:
 def path_orbit(cfg: PathOrbit, console=None) -> Path:
     if not (cfg.radius > 0 and cfg.turns > 0 and cfg.seconds > 0):
         raise InputError("radius, turns and seconds must be positive", field="--radius/--turns/--seconds")
+    _seconds(cfg.seconds, "--seconds", cfg.settings.fps)
+    validate.flag_number(cfg.turns, "--turns", lo=0, open_lo=True, hi=1000)
     up = _up(cfg.up, cfg.run)
     if cfg.center is not None:
         center = np.asarray(cfg.center, dtype=np.float64)
@@ -447,13 +483,13 @@ def path_flythrough(cfg: PathFlythrough, console=None) -> Path:
     if not cfg.speed > 0:
         raise InputError("must be positive", field="--speed")
     pts = parse_points(cfg.waypoints, "--waypoints")
+    _check_travel(pts, cfg.speed)
     spec = flythrough(pts, look_at=cfg.look_at, speed=cfg.speed, fov=cfg.settings.fov, up=_up(cfg.up, cfg.run))
     return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
 
 
 def path_dolly(cfg: PathDolly, console=None) -> Path:
-    if not cfg.seconds > 0:
-        raise InputError("must be positive", field="--seconds")
+    _seconds(cfg.seconds, "--seconds", cfg.settings.fps)
     if np.linalg.norm(np.asarray(cfg.end, float) - np.asarray(cfg.start, float)) <= 0:
         raise InputError("--start and --end are the same point", field="--end")
     up = _up(cfg.up, cfg.run)
@@ -471,6 +507,7 @@ def path_walkthrough(cfg: PathWalkthrough, console=None) -> Path:
     up = _up(cfg.up, cfg.run)
     if pts.shape[1] == 2:
         pts = floor_points(pts, up, cfg.floor)
+    _check_travel(pts, cfg.speed)
     spec = walkthrough(pts, eye_height=cfg.eye_height, up=up, speed=cfg.speed,
                        max_turn_rate_deg_s=cfg.max_turn_rate, fov=cfg.settings.fov)
     return _save(_apply_settings(spec, cfg.settings), cfg.output, console)

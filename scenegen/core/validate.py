@@ -8,8 +8,10 @@ input stops with one line. Booleans are never numbers, strings are never numbers
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,11 @@ __all__ = [
     "vector",
     "matrix",
     "is_number",
+    "output_dir",
+    "output_file",
+    "flag_number",
+    "flag_values",
+    "FLAG_LIMIT",
 ]
 
 
@@ -221,3 +228,84 @@ def matrix(value: Any, rows: tuple[int, ...], file: Any, field: str, cols: int =
             raise InputError(f"element {k} must be a finite number, got {float(x)}", file=file, field=field)
         out[k] = float(x)
     return out.reshape(-1, cols)
+
+
+def _blocking_parent(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a folder (so nothing can be created under it)."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def output_dir(path: str | Path, field: str) -> Path:
+    """A folder scenegen will write into (given by flag ``field``): it may exist (as a folder) or not yet, but
+    must not be a file nor lie under one."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError("is a file, expected a folder (or a path to create one)", file=path, field=field)
+    blocker = _blocking_parent(path)
+    if blocker is not None:
+        raise InputError(f"cannot create it: {blocker} is a file, not a folder", file=path, field=field)
+    return path
+
+
+def output_file(path: str | Path, field: str) -> Path:
+    """A file scenegen will write (given by flag ``field``): not an existing folder, not under a file."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder, expected a file name", file=path, field=field)
+    blocker = _blocking_parent(path)
+    if blocker is not None:
+        raise InputError(f"cannot create it: {blocker} is a file, not a folder", file=path, field=field)
+    return path
+
+
+def flag_number(value: Any, field: str, *, lo: float | None = None, hi: float | None = None,
+                open_lo: bool = False, whole: bool = False, hint: str = "") -> float:
+    """A command-line flag's number (``field`` is the flag, ``--lr``) within [lo, hi] (``open_lo``: lo excluded);
+    ``whole``: an integer. ``hint`` is appended to the message (what to give instead)."""
+    v = integer(value, None, field) if whole else number(value, None, field)
+    low_bad = lo is not None and (v < lo or (open_lo and v == lo))
+    if low_bad or (hi is not None and v > hi):
+        if lo is not None and hi is not None:
+            bounds = f"in {'(' if open_lo else '['}{lo:g}, {hi:g}]"
+        elif lo is not None:
+            bounds = ("greater than " if open_lo else "at least ") + f"{lo:g}"
+        else:
+            bounds = f"at most {hi:g}"
+        raise InputError(f"must be {bounds}, got {describe(value)}{'; ' + hint if hint else ''}", field=field)
+    return v
+
+
+FLAG_LIMIT = 1e9
+"""Largest magnitude of any numeric command-line flag (coordinates, sizes, seconds): beyond it, squares and
+products overflow float arithmetic long before any real scene needs it."""
+
+_UNLIMITED_FLAGS = ("seed",)
+
+
+def flag_values(cfg: Any, prefix: str = "--", limit: float = FLAG_LIMIT) -> Any:
+    """Check every numeric flag of a config dataclass (nested ones and tuples included) at once: finite (``nan``
+    and ``inf`` parse as floats) and at most ``limit`` in magnitude (``seed`` excepted). Flags are named as the
+    CLI spells them (``--field.grid.levels``; a nested config marked ``OmitArgPrefixes`` adds no prefix).
+    Range checks that depend on the flag's meaning stay in each config's ``validate()``. Returns ``cfg``."""
+    try:
+        hints = typing.get_type_hints(type(cfg), include_extras=True)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no prefix information, names still right
+        hints = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        flag = prefix + f.name.replace("_", "-")
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            omit = "OmitArgPrefixes" in repr(hints.get(f.name, ""))
+            flag_values(value, prefix if omit else flag + ".", limit)
+            continue
+        for x in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                continue
+            if not math.isfinite(x):
+                raise InputError(f"must be a finite number, got {x}", field=flag)
+            if abs(x) > limit and f.name not in _UNLIMITED_FLAGS:
+                raise InputError(f"must be at most {limit:g} in magnitude, got {x:g}", field=flag)
+    return cfg

@@ -20,8 +20,42 @@ from PIL import Image
 
 from scenegen.cameras.cameras import Cameras
 from scenegen.core.errors import InputError
+from scenegen.core import validate as v
 from scenegen.core.validate import describe
 from scenegen.data.images import load_depth, load_downscaled_image, load_mask, resize_depth, resize_mask
+
+
+def free_metadata(value: Any, file: Any, base: Path | None = None, field: str = "metadata") -> dict:
+    """A dataset file's free-form ``metadata`` object, with every key that scenegen reads from
+    :attr:`SceneDataset.metadata` validated (one InputError naming the file and ``metadata.KEY`` otherwise):
+
+    * ``up``: 3 finite numbers, not all 0 (the world up axis);
+    * ``near_far``: a list of [near, far] pairs of finite numbers (per-camera depth range);
+    * ``depth_unit_scale``: a positive number (world units per depth-PNG unit);
+    * ``sparse_depth_file``: a file name (relative to ``base``, the dataset folder);
+    * ``generator``: any value (a synthetic dataset's generator).
+
+    Other keys are kept as they are (scenegen does not read them). A ``value`` that is not an object is
+    ignored (an empty dict)."""
+    if not isinstance(value, dict):
+        return {}
+    out = dict(value)
+    if "up" in out:
+        up = v.vector(out["up"], file, f"{field}.up")
+        if not np.linalg.norm(up) > 0:
+            raise InputError("must be a non-zero vector", file=file, field=f"{field}.up")
+        out["up"] = up.tolist()
+    if "near_far" in out:
+        nf = out["near_far"]
+        if not isinstance(nf, list):
+            raise InputError(f"must be a list of [near, far] pairs, got {describe(nf)}", file, f"{field}.near_far")
+        out["near_far"] = [v.vector(p, file, f"{field}.near_far[{k}]", 2).tolist() for k, p in enumerate(nf)]
+    if "depth_unit_scale" in out:
+        out["depth_unit_scale"] = v.positive(out["depth_unit_scale"], file, f"{field}.depth_unit_scale")
+    if "sparse_depth_file" in out:
+        name = v.string(out["sparse_depth_file"], file, f"{field}.sparse_depth_file")
+        out["sparse_depth_file"] = str(base / name) if base is not None else name
+    return out
 
 
 @dataclass
@@ -99,6 +133,20 @@ class SceneDataset:
 
     def __len__(self) -> int:
         return len(self.image_paths)
+
+    def files_outside_root(self) -> list[Path]:
+        """The image, mask and depth files the dataset names that lie outside its folder (``root``), after
+        resolving ``..`` and links. Reading them is allowed; ``scenegen train`` says so in its summary."""
+        root = Path(os.path.realpath(self.root))
+        out = []
+        for group in (self.image_paths, self.mask_paths or [], self.depth_paths or []):
+            for p in group:
+                if p is None:
+                    continue
+                real = Path(os.path.realpath(p))
+                if real != root and root not in real.parents:
+                    out.append(Path(p))
+        return out
 
     def split(self, name: str) -> list[int]:
         return list(self.splits.get(name, []))

@@ -5,7 +5,8 @@ JSON field that refers to it, so the CLI can print it as one line.
 
 Conventions:
   * images are returned as ``uint8`` arrays of shape (H, W, 3) (RGB) or (H, W, 4) (RGBA, straight alpha);
-    grey and palette images are converted to RGB / RGBA;
+    grey and palette images are converted to RGB / RGBA; 16-bit images are scaled by their bit depth (65535 is
+    white), never by their content;
   * masks are ``bool`` (H, W), nonzero pixels are used;
   * depth maps are ``float32`` (H, W) in world units: 16-bit PNGs are millimetres (times ``depth_unit_scale``,
     1e-3 by default, like nerfstudio), ``.npy`` / ``.npz`` files are taken as they are.
@@ -36,6 +37,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".e
 Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, 400_000_000)
 
 
+GREY16_MAX = 65535.0
+"""White of a 16-bit (and a Pillow "I" mode) grey image: colour images are scaled by the bit depth."""
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -64,9 +69,10 @@ def _to_uint8_rgb_or_rgba(im: Image.Image) -> np.ndarray:
     elif mode in ("LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
     elif mode in ("I;16", "I;16B", "I;16L", "I"):
+        # Scaled by the file's bit depth, never by its content: 16-bit grey (Pillow's I;16, and I for 16-bit
+        # PNGs in older Pillow) is 0..65535, so a pixel of 200 is 200/65535 in every image.
         arr = np.asarray(im).astype(np.float64)
-        hi = 65535.0 if arr.max(initial=0) > 255 else 255.0
-        arr = np.clip(np.round(arr / hi * 255.0), 0, 255).astype(np.uint8)
+        arr = np.clip(np.round(arr / GREY16_MAX * 255.0), 0, 255).astype(np.uint8)
         return np.repeat(arr[..., None], 3, axis=-1)
     elif mode == "F":
         arr = np.clip(np.round(np.asarray(im) * 255.0), 0, 255).astype(np.uint8)

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 from rich.console import Console
 
+from scenegen.core import validate as v
 from scenegen.core.errors import InputError
 from scenegen.core.io import atomic_write_text
 from scenegen.data.loader import load_dataset
@@ -72,6 +73,19 @@ class DemoConfig:
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
+
+    def validate(self) -> "DemoConfig":
+        """Refuse bad flags with one line naming the flag, before any work; returns self."""
+        v.flag_number(self.train_minutes, "--train-minutes", lo=0, open_lo=True)
+        v.flag_number(self.views, "--views", lo=1, hi=100000, whole=True)
+        for value, flag in ((self.width, "--width"), (self.height, "--height"), (self.video_width, "--video-width"),
+                            (self.video_height, "--video-height")):
+            v.flag_number(value, flag, lo=16, hi=4096, whole=True)
+        v.flag_number(self.tour_seconds, "--tour-seconds", lo=0, open_lo=True, hi=3600)
+        v.flag_number(self.fps, "--fps", lo=1, hi=240, whole=True)
+        v.flag_number(self.seed, "--seed", whole=True)
+        v.output_dir(self.output, "--output")
+        return self
 
 
 @dataclass
@@ -221,6 +235,7 @@ def _tour_volume(run_dir: Path) -> SceneVolume:
 
 def demo(cfg: DemoConfig, console=None) -> DemoResult:
     """Run ``scenegen demo`` (see the module docstring); writes OUTPUT/demo.json."""
+    cfg.validate()
     console = console or Console(stderr=True)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -234,7 +249,9 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
     key = {"brief": brief, "seed": cfg.seed, "views": cfg.views, "width": cfg.width, "height": cfg.height}
     if (data_dir / "transforms.json").is_file():
         try:
-            old = json.loads((data_dir / "transforms.json").read_text()).get("metadata", {}).get("demo")
+            meta = json.loads((data_dir / "transforms.json").read_text())
+            meta = meta.get("metadata") if isinstance(meta, dict) else None
+            old = meta.get("demo") if isinstance(meta, dict) else None
         except (OSError, ValueError):
             old = None
         if old != key:

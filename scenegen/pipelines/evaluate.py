@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from scenegen.core import validate as v
 from scenegen.data.dataset import SceneDataset
 from scenegen.data.loader import load_dataset
 from scenegen.train import evaluate as measure
@@ -31,6 +32,15 @@ class EvalConfig:
     """Dataset folder (default: the one the run was trained on)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
+
+    def validate(self) -> "EvalConfig":
+        """Refuse bad flags with one line naming the flag, before any work; returns self."""
+        v.flag_number(self.every, "--every", lo=1, whole=True)
+        v.flag_number(self.save_images, "--save-images", lo=0, whole=True)
+        if self.split is not None:
+            v.string(self.split, None, "--split")
+        v.output_dir(self.resolved_output(), "--output")
+        return self
 
     def resolved_output(self) -> Path:
         """Where eval.json goes: ``output``, else RUN/eval."""
@@ -66,6 +76,7 @@ def run_dataset(run: LoadedRun, data: Path | None = None) -> SceneDataset:
 def evaluate(cfg: EvalConfig, *, run: LoadedRun | None = None, dataset: SceneDataset | None = None) -> EvalResult:
     """Run ``scenegen eval``. ``run`` / ``dataset``: already loaded (else read from ``cfg.run`` / the run's
     dataset or ``cfg.data``)."""
+    cfg.validate()
     run = run if run is not None else load_run(cfg.run, cfg.device)
     dataset = dataset if dataset is not None else run_dataset(run, cfg.data)
     output = cfg.resolved_output()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+from scenegen.core import validate as v
 from scenegen.core.ownership import OwnedDir
 from scenegen.data.prior import generate as prior
 
@@ -43,6 +44,16 @@ class GenerateConfig:
     """Replace an existing dataset in --output."""
     progress: bool = True
 
+    def validate(self) -> "GenerateConfig":
+        """Refuse bad flags with one line naming the flag, before any work; returns self."""
+        v.flag_number(self.seed, "--seed", whole=True)
+        v.flag_number(self.views, "--views", lo=1, hi=100000, whole=True)
+        v.flag_number(self.width, "--width", lo=16, hi=4096, whole=True)
+        v.flag_number(self.height, "--height", lo=16, hi=4096, whole=True)
+        v.flag_number(self.fov, "--fov", lo=0, hi=179, open_lo=True)
+        v.output_dir(self.output, "--output")
+        return self
+
 
 @dataclass
 class GenerateResult:
@@ -72,6 +83,7 @@ def generate(cfg: GenerateConfig, console=None, *, test_views: int | None = None
              extra_metadata: dict | None = None) -> GenerateResult:
     """Run ``scenegen generate``. ``test_views`` (default about one in eight, at least 2), ``generator`` and
     ``extra_metadata`` (added to transforms.json's metadata) serve pipelines that compose this one (the demo)."""
+    cfg.validate()
     _claim_output(Path(cfg.output))
     s = prior.generate(cfg.output, prompt=cfg.prompt, spec=cfg.spec, mesh=cfg.mesh, seed=cfg.seed, views=cfg.views,
                        width=cfg.width, height=cfg.height, fov=cfg.fov, up=cfg.up, units=cfg.units,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from scenegen.core import validate as v
 from scenegen.data.capture import process as capture
 from scenegen.data.loader import estimate_up_from_c2w
 from scenegen.paths import preview_png
@@ -47,6 +48,21 @@ class ProcessConfig:
     overwrite: bool = False
     progress: bool = True
 
+    def validate(self) -> "ProcessConfig":
+        """Refuse bad flags with one line naming the flag, before any work; returns self."""
+        v.flag_number(self.num_frames, "--num-frames", lo=2, whole=True)
+        v.flag_number(self.max_image_size, "--max-image-size", lo=32, hi=16384, whole=True)
+        v.flag_number(self.max_features, "--max-features", lo=16, whole=True)
+        v.flag_number(self.min_registered, "--min-registered", lo=0, hi=1)
+        v.flag_number(self.seed, "--seed", whole=True)
+        if self.scale_from is not None:
+            for k, x in enumerate(self.scale_from):
+                v.flag_number(x, f"--scale-from[{k}]")
+            v.flag_number(self.scale_from[6], "--scale-from", lo=0, open_lo=True,
+                          hint="the 7th number is the real distance in metres")
+        v.output_dir(self.output, "--output")
+        return self
+
 
 @dataclass
 class ProcessResult:
@@ -64,6 +80,7 @@ class ProcessResult:
 
 def process(cfg: ProcessConfig, console=None) -> ProcessResult:
     """Run ``scenegen process``."""
+    cfg.validate()
     sfm = capture.SfmOptions(camera_model=cfg.camera_model, max_image_size=cfg.max_image_size,
                              max_features=cfg.max_features, seed=cfg.seed, progress=cfg.progress)
     s = capture.process(cfg.input, cfg.output, images=cfg.images, num_frames=cfg.num_frames, matching=cfg.matching,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
+from scenegen.core import validate as v
 from scenegen.core.errors import InputError
 from scenegen.core.ownership import OwnedDir
 from scenegen.data.run_scene import RunScene
@@ -46,6 +47,19 @@ class RenderConfig:
     close to geometry, outside the trained region, orientation jumps and speed spikes."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
+
+    def validate(self) -> "RenderConfig":
+        """Refuse bad flags with one line naming the flag, before any work; returns self."""
+        if self.output is None and self.frames is None and self.depth_video is None:
+            raise InputError("nothing to write: give --output, --frames or --depth-video", field="--output")
+        v.flag_number(self.resolution_scale, "--resolution-scale", lo=0, open_lo=True, hi=64)
+        v.flag_number(self.chunk, "--chunk", lo=1, whole=True)
+        for value, flag in ((self.output, "--output"), (self.depth_video, "--depth-video")):
+            if value is not None:
+                v.output_file(value, flag)
+        if self.frames is not None:
+            v.output_dir(self.frames, "--frames")
+        return self
 
 
 @dataclass
@@ -84,10 +98,7 @@ class RenderResult:
 
 def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
     """Run ``scenegen render``. ``run``: ``cfg.run`` already loaded."""
-    if cfg.output is None and cfg.frames is None and cfg.depth_video is None:
-        raise InputError("nothing to write: give --output, --frames or --depth-video", field="--output")
-    if cfg.resolution_scale <= 0:
-        raise InputError("must be positive", field="--resolution-scale")
+    cfg.validate()
     path = load_camera_path(cfg.camera_path, cfg.dataparser_transforms, dataset_transforms=_dataset_json(cfg))
     if cfg.resolution_scale != 1.0:
         path = path.scaled(cfg.resolution_scale)

@@ -21,11 +21,16 @@ def train(cfg: TrainConfig, console=None, *, dataset: SceneDataset | None = None
 
     ``dataset``: the dataset already loaded (else ``cfg.data`` is read). ``budget_from_now``: the time budget
     counts from this call, not from process start (a pipeline that did other work first, such as the demo)."""
+    cfg.validate()
     claim_run_folder(Path(cfg.output))
     t = Trainer(cfg, dataset=dataset, console=console)
     if budget_from_now:
         t.budget_origin = process_elapsed()
     t.setup()
+    outside = t.dataset.files_outside_root() if t.dataset is not None else []
+    if outside and console is not None:
+        console.print(f"note: {len(outside)} file(s) the dataset names lie outside its folder {t.dataset.root} "
+                      f"(read, not written), e.g. {outside[0]}")
     return t.train()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from scenegen.core import validate as v
 from scenegen.core.io import atomic_write_text
 from scenegen.field.encoding import HashGridConfig
 from scenegen.field.field import FieldConfig
@@ -27,9 +28,10 @@ class TrainConfig:
     output: Path = Path("runs/scene")
     """Run folder: checkpoints, metrics.jsonl, config.json."""
     max_steps: Optional[int] = None
-    """Stop after this many steps (default 20000 when no time budget is given)."""
+    """Stop after this many steps, at least 1 (omitted: 20000, or no step limit when --time-budget is given)."""
     time_budget: Optional[float] = None
-    """Stop when the whole command has run this many minutes (loading and compile warm-up included)."""
+    """Stop when the whole command has run this many minutes, more than 0 (loading and compile warm-up
+    included)."""
     seed: int = 0
     downscale: int = 1
     """Read images downscaled by this integer factor (a downscaled copy is cached)."""
@@ -75,9 +77,52 @@ class TrainConfig:
     # "0 / None means auto": each such option is resolved here, in one place.
     def resolved_max_steps(self) -> int | None:
         """The step limit: ``max_steps``, else 20000 when no time budget is given (None: the budget alone stops)."""
-        if self.max_steps:
+        if self.max_steps is not None:
             return self.max_steps
         return None if self.time_budget else DEFAULT_MAX_STEPS
+
+    def validate(self) -> "TrainConfig":
+        """Refuse out-of-range flags with one line naming the flag (before any work); returns self."""
+        f = v.flag_number
+        if self.max_steps is not None:
+            f(self.max_steps, "--max-steps", lo=1, whole=True, hint="omit it for the default")
+        if self.time_budget is not None:
+            f(self.time_budget, "--time-budget", lo=0, open_lo=True)
+        f(self.seed, "--seed", whole=True)
+        f(self.downscale, "--downscale", lo=1, whole=True)
+        f(self.threads, "--threads", lo=0, whole=True)
+        f(self.lr, "--lr", lo=0, open_lo=True)
+        f(self.lr_final, "--lr-final", lo=0, open_lo=True)
+        f(self.target_samples, "--target-samples", lo=0, whole=True)
+        f(self.max_rays, "--max-rays", lo=1, whole=True)
+        f(self.min_rays, "--min-rays", lo=1, hi=self.max_rays, whole=True, hint="--min-rays <= --max-rays")
+        f(self.depth_loss, "--depth-loss", lo=0)
+        f(self.sparse_depth_until, "--sparse-depth-until", lo=0, hi=1)
+        f(self.grid_resolution, "--grid-resolution", lo=2, hi=1024, whole=True)
+        f(self.grid_update_every, "--grid-update-every", lo=1, whole=True)
+        f(self.eval_every, "--eval-every", lo=0)
+        f(self.eval_views, "--eval-views", lo=0, whole=True)
+        f(self.checkpoint_every, "--checkpoint-every", lo=0)
+        g, fc, m = self.field.grid, self.field, self.march
+        f(g.levels, "--field.grid.levels", lo=0, hi=64, whole=True)
+        f(g.features_per_level, "--field.grid.features-per-level", lo=1, hi=64, whole=True)
+        f(g.log2_hashmap_size, "--field.grid.log2-hashmap-size", lo=0, hi=30, whole=True)
+        f(g.base_resolution, "--field.grid.base-resolution", lo=1, whole=True)
+        f(g.max_resolution, "--field.grid.max-resolution", lo=0, whole=True)
+        f(fc.hidden_dim, "--field.hidden-dim", lo=1, whole=True)
+        f(fc.geo_feat_dim, "--field.geo-feat-dim", lo=1, whole=True)
+        f(fc.color_layers, "--field.color-layers", lo=1, whole=True)
+        f(fc.sh_degree, "--field.sh-degree", lo=1, hi=4, whole=True)
+        f(fc.appearance_dim, "--field.appearance-dim", lo=0, whole=True)
+        v.choice(fc.implementation, None, "--field.implementation", ("auto", "torch", "cpu", "tcnn"), "backend")
+        f(m.step_size, "--march.step-size", lo=0)
+        f(m.steps_per_diagonal, "--march.steps-per-diagonal", lo=1, whole=True)
+        f(m.cone_angle, "--march.cone-angle", lo=0)
+        f(m.near, "--march.near", lo=0)
+        f(m.far, "--march.far", lo=m.near, open_lo=True, hint="--march.far > --march.near")
+        f(m.train_min_transmittance, "--march.train-min-transmittance", lo=0, hi=1)
+        v.output_dir(self.output, "--output")
+        return self
 
     def resolved_target_samples(self, device_type: str) -> int:
         """Samples per step: ``target_samples``, else 16384 on CPU and 262144 on CUDA."""

@@ -32,11 +32,15 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> Tensor:
 
 
 def ssim(pred: Tensor, target: Tensor) -> float:
-    """Mean SSIM of two (H, W, 3) images in [0, 1] ('valid' filtering, as in the reference code)."""
+    """Mean SSIM of two (H, W, 3) images in [0, 1] ('valid' filtering, as in the reference code).
+
+    Images smaller than the 11x11 window use the largest window that fits (the same Gaussian, sigma 1.5,
+    truncated to min(H, W) pixels and renormalised), so every image size has a score."""
     x = pred.float().permute(2, 0, 1)[None]
     y = target.float().permute(2, 0, 1)[None]
     c = x.shape[1]
-    win = _gaussian_window().to(x.device)[None, None].repeat(c, 1, 1, 1)
+    size = max(1, min(11, x.shape[2], x.shape[3]))
+    win = _gaussian_window(size).to(x.device)[None, None].repeat(c, 1, 1, 1)
 
     def filt(z: Tensor) -> Tensor:
         return F.conv2d(z, win, groups=c)

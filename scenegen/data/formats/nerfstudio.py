@@ -54,7 +54,7 @@ import torch
 from scenegen.cameras.cameras import Cameras
 from scenegen.core import validate
 from scenegen.core.errors import InputError
-from scenegen.data.dataset import SceneDataset, parse_c2w, resolve_image_path, split_every_nth
+from scenegen.data.dataset import SceneDataset, free_metadata, parse_c2w, resolve_image_path, split_every_nth
 from scenegen.data.images import image_size
 
 # camera_model names accepted in transforms.json -> our camera model
@@ -182,8 +182,7 @@ def parse_transforms(
     splits = _splits(meta, base, json_path, paths)
     # A free-form "metadata" object in the file (e.g. scenegen's synthetic scenes: generator, up, aabb, units) is
     # kept; the parser's own keys below take precedence.
-    extra = meta.get("metadata")
-    metadata: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
+    metadata: dict[str, Any] = free_metadata(meta.get("metadata"), json_path, base)
     metadata.update({
         "format": flavour,
         "file": str(json_path),
@@ -221,9 +220,10 @@ def parse_transforms(
         if "applied_transform" in meta:
             metadata["applied_transform"] = _applied_transform(meta["applied_transform"], json_path)
         if "ply_file_path" in meta:
-            metadata["ply_file_path"] = str(meta["ply_file_path"])
+            metadata["ply_file_path"] = validate.string(meta["ply_file_path"], json_path, "ply_file_path")
         if "sparse_depth_file" in meta:  # scenegen process: the SfM points each image observed (a depth prior)
-            metadata["sparse_depth_file"] = str(json_path.parent / str(meta["sparse_depth_file"]))
+            metadata["sparse_depth_file"] = str(json_path.parent / validate.string(
+                meta["sparse_depth_file"], json_path, "sparse_depth_file"))
         if "aabb" in meta:
             aabb = _aabb(meta["aabb"], json_path)
             bounded = True

@@ -108,8 +108,14 @@ class SceneSpec:
         out.window_sides = list(sides)
         out.seed = validate.integer(d.get("seed", 0), file, "seed")
         out.brief = str(d.get("brief", ""))
-        out.unknown_words = [str(w) for w in d.get("unknown_words", [])]
-        out.interpreted = {str(k): str(v) for k, v in dict(d.get("interpreted", {})).items()}
+        words = d.get("unknown_words", [])
+        if not isinstance(words, list):
+            raise bad("unknown_words", f"must be a list of words, got {validate.describe(words)}")
+        out.unknown_words = [str(w) for w in words]
+        interpreted = d.get("interpreted", {})
+        if not isinstance(interpreted, dict):
+            raise bad("interpreted", f"must be an object, got {validate.describe(interpreted)}")
+        out.interpreted = {str(k): str(v) for k, v in interpreted.items()}
         return out
 
     @staticmethod
