@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
+from scenegen.core import validate as v
+from scenegen.core.errors import InputError
 from scenegen.core.io import atomic_write_text
 from scenegen.field.encoding import HashGridConfig
 from scenegen.field.field import FieldConfig
@@ -93,16 +96,89 @@ class TrainConfig:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
 
     @staticmethod
-    def from_dict(d: dict) -> "TrainConfig":
-        d = dict(d)
-        fd = dict(d.pop("field"))
-        grid = HashGridConfig(**fd.pop("grid"))
+    def from_dict(d: Any, file: Any = None, prefix: str = "config") -> "TrainConfig":
+        """A config from its saved dict (``config.json``, a checkpoint's ``config`` entry). Every field is checked
+        against its declared type and range: a bad one raises InputError naming ``file`` and ``prefix.field``."""
+        if not isinstance(d, dict):
+            raise InputError(f"must be an object, got {v.describe(d)}", file=file, field=prefix)
+        fd = _typed_fields(FieldConfig, d.get("field", {}), file, f"{prefix}.field", skip=("grid",))
+        grid = HashGridConfig(**_typed_fields(HashGridConfig, (d.get("field") or {}).get("grid", {}), file,
+                                              f"{prefix}.field.grid"))
         fcfg = FieldConfig(grid=grid, **fd)
-        mcfg = MarchConfig(**d.pop("march"))
-        d["data"] = Path(d["data"])
-        d["output"] = Path(d["output"])
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
-        return TrainConfig(field=fcfg, march=mcfg, **{k: v for k, v in d.items() if k in known})
+        mcfg = MarchConfig(**_typed_fields(MarchConfig, d.get("march", {}), file, f"{prefix}.march"))
+        top = _typed_fields(TrainConfig, d, file, prefix, skip=("field", "march"))
+        if "data" not in top:
+            raise InputError("missing", file=file, field=f"{prefix}.data")
+        cfg = TrainConfig(field=fcfg, march=mcfg, **top)
+        cfg.validate(file, prefix + ".")
+        return cfg
+
+    def validate(self, file: Any = None, prefix: str = "--") -> "TrainConfig":
+        """Check the values' ranges (flags: ``prefix`` "--"; a saved config: "config."); raises InputError."""
+
+        def name(f: str) -> str:
+            return prefix + (f.replace("_", "-") if prefix == "--" else f)
+
+        if self.max_steps is not None:
+            v.integer(self.max_steps, file, name("max_steps"), lo=1)
+        if self.time_budget is not None:
+            v.positive(self.time_budget, file, name("time_budget"))
+        v.positive(self.lr, file, name("lr"))
+        v.positive(self.lr_final, file, name("lr_final"))
+        v.integer(self.downscale, file, name("downscale"), lo=1)
+        v.integer(self.threads, file, name("threads"), lo=0)
+        v.integer(self.target_samples, file, name("target_samples"), lo=0)
+        v.integer(self.min_rays, file, name("min_rays"), lo=1)
+        v.integer(self.max_rays, file, name("max_rays"), lo=self.min_rays)
+        v.non_negative(self.depth_loss, file, name("depth_loss"))
+        v.unit_interval(self.sparse_depth_until, file, name("sparse_depth_until"))
+        v.integer(self.grid_resolution, file, name("grid_resolution"), lo=1, hi=1024)
+        v.integer(self.grid_update_every, file, name("grid_update_every"), lo=1)
+        v.non_negative(self.eval_every, file, name("eval_every"))
+        v.integer(self.eval_views, file, name("eval_views"), lo=0)
+        v.non_negative(self.checkpoint_every, file, name("checkpoint_every"))
+        g = self.field.grid
+        v.integer(g.levels, file, name("field.grid.levels"), lo=0, hi=64)
+        v.integer(g.features_per_level, file, name("field.grid.features_per_level"), lo=1, hi=64)
+        v.integer(g.log2_hashmap_size, file, name("field.grid.log2_hashmap_size"), lo=0, hi=30)
+        v.integer(g.base_resolution, file, name("field.grid.base_resolution"), lo=1)
+        v.integer(g.max_resolution, file, name("field.grid.max_resolution"), lo=0)
+        return self
+
+
+def _typed_fields(cls, d: Any, file: Any, prefix: str, skip: tuple[str, ...] = ()) -> dict:
+    """The known fields of dataclass ``cls`` in dict ``d``, each checked against its declared type."""
+    if not isinstance(d, dict):
+        raise InputError(f"must be an object, got {v.describe(d)}", file=file, field=prefix)
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.name not in d:
+            continue
+        out[f.name] = _typed_value(hints[f.name], d[f.name], file, f"{prefix}.{f.name}")
+    return out
+
+
+def _typed_value(tp, value: Any, file: Any, field: str) -> Any:
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+        args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Literal:
+        return v.choice(value, file, field, args)
+    if tp is bool:
+        return v.boolean(value, file, field)
+    if tp is int:
+        return v.integer(value, file, field)
+    if tp is float:
+        return v.number(value, file, field)
+    if tp is str:
+        return v.string(value, file, field, non_empty=False)
+    if tp is Path:
+        return Path(v.string(value, file, field))
+    return value
 
 
 def _jsonable(x):
