@@ -169,3 +169,13 @@ def test_disk_full_downscale_cache_warns_once_and_continues(tmp_path, capsys, mo
         assert arr.shape == (4, 4, 3) and int(arr[0, 0, 0]) == 40 * k
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "downscale cache" in err[0] and "No space left" in err[0], err
+
+
+@pytest.mark.parametrize("flag,value", [("--lr", "0"), ("--max-steps", "-3"), ("--max-steps", "0"),
+                                        ("--downscale", "0"), ("--grid-resolution", "0")])
+def test_bad_train_flags_are_one_line(cube, tmp_path, capsys, flag, value):
+    """Defect 4 (train flags): `train --lr 0`, `--max-steps -3` (was: silently 0 steps), `--max-steps 0` (was:
+    silently 20000) stop with one line naming the flag, exit 2, before any work."""
+    assert main(["train", "--data", str(cube), "--output", str(tmp_path / "o"), flag, value, "--no-progress"]) == 2
+    _one_line(capsys, 2, flag)
+    assert not (tmp_path / "o").exists()
