@@ -66,7 +66,7 @@ def test_train_reaches_psnr_on_held_out_views(cube, tmp_path):
 
 
 def _params(run_dir: Path) -> dict:
-    return torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=False)["field"]
+    return torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["field"]
 
 
 def test_resume_after_interrupt_continues_exactly(room, tmp_path, monkeypatch):
@@ -89,7 +89,7 @@ def test_resume_after_interrupt_continues_exactly(room, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         t.train()
     monkeypatch.setattr(Trainer, "train_step", orig)
-    ck = torch.load(tmp_path / "b" / "checkpoints" / "latest.pt", weights_only=False)
+    ck = torch.load(tmp_path / "b" / "checkpoints" / "latest.pt", weights_only=True)
     assert ck["step"] == 23
 
     resumed = small_config(room, tmp_path / "b", 40)

@@ -262,10 +262,11 @@ def output_file(path: str | Path, field: str) -> Path:
 
 
 def flag_number(value: Any, field: str, *, lo: float | None = None, hi: float | None = None,
-                open_lo: bool = False, whole: bool = False, hint: str = "") -> float:
-    """A command-line flag's number (``field`` is the flag, ``--lr``) within [lo, hi] (``open_lo``: lo excluded);
-    ``whole``: an integer. ``hint`` is appended to the message (what to give instead)."""
-    v = integer(value, None, field) if whole else number(value, None, field)
+                open_lo: bool = False, whole: bool = False, hint: str = "", file: Any = None) -> float:
+    """A command-line flag's number (``field`` is the flag, ``--lr``; or a saved config's field, with ``file``)
+    within [lo, hi] (``open_lo``: lo excluded); ``whole``: an integer. ``hint`` is appended to the message (what
+    to give instead)."""
+    v = integer(value, file, field) if whole else number(value, file, field)
     low_bad = lo is not None and (v < lo or (open_lo and v == lo))
     if low_bad or (hi is not None and v > hi):
         if lo is not None and hi is not None:
@@ -274,7 +275,8 @@ def flag_number(value: Any, field: str, *, lo: float | None = None, hi: float | 
             bounds = ("greater than " if open_lo else "at least ") + f"{lo:g}"
         else:
             bounds = f"at most {hi:g}"
-        raise InputError(f"must be {bounds}, got {describe(value)}{'; ' + hint if hint else ''}", field=field)
+        raise InputError(f"must be {bounds}, got {describe(value)}{'; ' + hint if hint else ''}", file=file,
+                         field=field)
     return v
 
 

@@ -22,13 +22,14 @@ import functools
 import hashlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from scenegen.core.errors import InputError
+from scenegen.core.errors import InputError, ScenegenError
 from scenegen.core.io import write_png
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr")
@@ -357,9 +358,25 @@ def load_downscaled_image(
     small = resize_image(full, tw, th)
     try:
         write_png(cached, small, compress_level=1)
-    except OSError:
-        pass
+    except (OSError, ScenegenError) as e:  # the cache is optional: go on from memory
+        _warn_cache_unwritable(cached, e)
     return small
+
+
+_CACHE_WARNED: set[str] = set()
+
+
+def _warn_cache_unwritable(cached: Path, e: BaseException) -> None:
+    """Say once (per process) that the downscale cache cannot be written (a full disk, permissions)."""
+    while not isinstance(e, OSError) and (e.__cause__ or e.__context__) is not None:
+        e = e.__cause__ or e.__context__
+    folder = str(cached.parent)
+    if _CACHE_WARNED:
+        return
+    _CACHE_WARNED.add(folder)
+    reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    print(f"warning: cannot write the downscale cache in {folder} ({reason}); continuing with the downscaled images "
+          "in memory", file=sys.stderr)
 
 
 def predownscaled_path(path: Path, downscale: int) -> Path | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from scenegen.core import validate as v
+from scenegen.core.errors import InputError
 from scenegen.core.io import atomic_write_text
 from scenegen.field.encoding import HashGridConfig
 from scenegen.field.field import FieldConfig
@@ -81,9 +83,16 @@ class TrainConfig:
             return self.max_steps
         return None if self.time_budget else DEFAULT_MAX_STEPS
 
-    def validate(self) -> "TrainConfig":
-        """Refuse out-of-range flags with one line naming the flag (before any work); returns self."""
-        f = v.flag_number
+    def validate(self, file: Any = None, prefix: str = "--") -> "TrainConfig":
+        """Refuse out-of-range values with one line (before any work); returns self. Flags are named as the CLI
+        spells them (``prefix`` "--"); a saved config (a checkpoint's, ``config.json``) is checked the same way with
+        ``file`` and ``prefix`` "config." naming its fields."""
+        flags = prefix == "--"
+
+        def f(value: Any, flag: str, hint: str = "", **kw: Any) -> float:
+            field_name = flag if flags else prefix + flag[2:].replace("-", "_")
+            return v.flag_number(value, field_name, file=file, hint=hint if flags else "", **kw)
+
         if self.max_steps is not None:
             f(self.max_steps, "--max-steps", lo=1, whole=True, hint="omit it for the default")
         if self.time_budget is not None:
@@ -114,14 +123,16 @@ class TrainConfig:
         f(fc.color_layers, "--field.color-layers", lo=1, whole=True)
         f(fc.sh_degree, "--field.sh-degree", lo=1, hi=4, whole=True)
         f(fc.appearance_dim, "--field.appearance-dim", lo=0, whole=True)
-        v.choice(fc.implementation, None, "--field.implementation", ("auto", "torch", "cpu", "tcnn"), "backend")
+        v.choice(fc.implementation, file, "--field.implementation" if flags else prefix + "field.implementation",
+                 ("auto", "torch", "cpu", "tcnn"), "backend")
         f(m.step_size, "--march.step-size", lo=0)
         f(m.steps_per_diagonal, "--march.steps-per-diagonal", lo=1, whole=True)
         f(m.cone_angle, "--march.cone-angle", lo=0)
         f(m.near, "--march.near", lo=0)
         f(m.far, "--march.far", lo=m.near, open_lo=True, hint="--march.far > --march.near")
         f(m.train_min_transmittance, "--march.train-min-transmittance", lo=0, hi=1)
-        v.output_dir(self.output, "--output")
+        if flags:  # a saved config's output folder is where the run was trained, maybe on another machine
+            v.output_dir(self.output, "--output")
         return self
 
     def resolved_target_samples(self, device_type: str) -> int:
@@ -138,16 +149,57 @@ class TrainConfig:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
 
     @staticmethod
-    def from_dict(d: dict) -> "TrainConfig":
-        d = dict(d)
-        fd = dict(d.pop("field"))
-        grid = HashGridConfig(**fd.pop("grid"))
+    def from_dict(d: Any, file: Any = None, prefix: str = "config") -> "TrainConfig":
+        """A config from its saved dict (``config.json``, a checkpoint's ``config`` entry). Every field is checked
+        against its declared type and range: a bad one raises InputError naming ``file`` and ``prefix.field``."""
+        if not isinstance(d, dict):
+            raise InputError(f"must be an object, got {v.describe(d)}", file=file, field=prefix)
+        fd = _typed_fields(FieldConfig, d.get("field", {}), file, f"{prefix}.field", skip=("grid",))
+        grid = HashGridConfig(**_typed_fields(HashGridConfig, (d.get("field") or {}).get("grid", {}), file,
+                                              f"{prefix}.field.grid"))
         fcfg = FieldConfig(grid=grid, **fd)
-        mcfg = MarchConfig(**d.pop("march"))
-        d["data"] = Path(d["data"])
-        d["output"] = Path(d["output"])
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
-        return TrainConfig(field=fcfg, march=mcfg, **{k: v for k, v in d.items() if k in known})
+        mcfg = MarchConfig(**_typed_fields(MarchConfig, d.get("march", {}), file, f"{prefix}.march"))
+        top = _typed_fields(TrainConfig, d, file, prefix, skip=("field", "march"))
+        if "data" not in top:
+            raise InputError("missing", file=file, field=f"{prefix}.data")
+        cfg = TrainConfig(field=fcfg, march=mcfg, **top)
+        cfg.validate(file, prefix + ".")
+        return cfg
+
+
+def _typed_fields(cls, d: Any, file: Any, prefix: str, skip: tuple[str, ...] = ()) -> dict:
+    """The known fields of dataclass ``cls`` in dict ``d``, each checked against its declared type."""
+    if not isinstance(d, dict):
+        raise InputError(f"must be an object, got {v.describe(d)}", file=file, field=prefix)
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.name not in d:
+            continue
+        out[f.name] = _typed_value(hints[f.name], d[f.name], file, f"{prefix}.{f.name}")
+    return out
+
+
+def _typed_value(tp, value: Any, file: Any, field: str) -> Any:
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+        args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Literal:
+        return v.choice(value, file, field, args)
+    if tp is bool:
+        return v.boolean(value, file, field)
+    if tp is int:
+        return v.integer(value, file, field)
+    if tp is float:
+        return v.number(value, file, field)
+    if tp is str:
+        return v.string(value, file, field, non_empty=False)
+    if tp is Path:
+        return Path(v.string(value, file, field))
+    return value
 
 
 def _jsonable(x):

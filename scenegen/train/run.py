@@ -13,7 +13,7 @@ from scenegen.data.dataset import SceneTransform
 from scenegen.data.run_scene import RunScene
 from scenegen.field.field import choose_cpu_threads
 from scenegen.render.renderer import Renderer
-from scenegen.train.checkpoint import load_checkpoint
+from scenegen.train.checkpoint import load_checkpoint, load_state
 from scenegen.train.config import TrainConfig
 from scenegen.train.trainer import background_color, build_renderer, resolve_device
 
@@ -55,18 +55,15 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     if not run_dir.is_dir():
         raise InputError("run folder not found", file=run_dir)
     ckpt_path = run_dir / "checkpoints" / "latest.pt"
-    ckpt = load_checkpoint(ckpt_path)
-    for key in ("config", "scene", "field", "grid"):
-        if key not in ckpt:
-            raise InputError("checkpoint lacks this entry", file=ckpt_path, field=key)
+    ckpt = load_checkpoint(ckpt_path)  # safe load; every entry present
     dev = resolve_device(device)
-    cfg = TrainConfig.from_dict(ckpt["config"])
+    cfg = TrainConfig.from_dict(ckpt["config"], file=ckpt_path)
     cfg.field.compile = False
     scene = RunScene.from_dict(ckpt["scene"], file=ckpt_path, run_dir=run_dir)
     bounded = cfg.scene_kind == "bounded"
     field, grid, renderer = build_renderer(cfg, bounded, scene.num_images, dev)
-    field.load_state_dict(ckpt["field"])
-    grid.load_state_dict(ckpt["grid"])
+    load_state(field, ckpt["field"], ckpt_path, "field")
+    load_state(grid, ckpt["grid"], ckpt_path, "grid")
     field.eval()
     if dev.type == "cpu":
         choose_cpu_threads(field)

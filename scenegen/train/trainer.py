@@ -30,7 +30,8 @@ from scenegen.kernels import prebuild_cpu_kernels
 from scenegen.render.estimator import OccupancyGrid
 from scenegen.render.marching import ray_aabb
 from scenegen.render.renderer import Renderer
-from scenegen.train.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
+from scenegen.train.checkpoint import RunLock, load_checkpoint, load_state, save_checkpoint
+from scenegen.train.journal import MetricsLog, resume_overrides
 from scenegen.train.config import TrainConfig
 from scenegen.train.metrics import mse_to_psnr, psnr
 
@@ -262,12 +263,28 @@ class Trainer:
         # The time budget counts from here: process start for `scenegen train` (loading and warm-up included);
         # a pipeline that does other work first (the demo) sets it to when training began.
         self.budget_origin = 0.0
+        self.budget_before = 0.0  # budget seconds used by the earlier processes of a resumed run
+        self.ema_loss: float | None = None
+        self.lock: RunLock | None = None
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
 
     # ----------------------------------------------------------------------------------------------------------
     def setup(self) -> None:
-        cfg = self.cfg
+        try:
+            self._setup()
+        except BaseException:
+            if self.lock is not None:
+                self.lock.release()
+            raise
+
+    def _say(self, text: str) -> None:
+        from rich.console import Console
+
+        (self.console or Console(stderr=True)).print(text, highlight=False, soft_wrap=True)
+
+    def _setup(self) -> None:
+        cfg = self.cfg.validate()
         if self.device.type == "cpu":
             prebuild_cpu_kernels()  # compiles (first run only) while the dataset loads
         run = Path(cfg.output)
@@ -278,10 +295,11 @@ class Trainer:
             if not ckpt_path.is_file():
                 raise InputError("--resume: no checkpoint in this run", file=ckpt_path)
             self.ckpt = load_checkpoint(ckpt_path)
-            saved = TrainConfig.from_dict(self.ckpt["config"])
-            # Keep the run's architecture; allow the stopping criteria to be changed on resume.
-            saved.max_steps, saved.time_budget = cfg.max_steps, cfg.time_budget
-            saved.progress, saved.resume, saved.output = cfg.progress, True, cfg.output
+            saved = TrainConfig.from_dict(self.ckpt["config"], file=ckpt_path)
+            scene = RunScene.from_dict(self.ckpt["scene"], file=ckpt_path)
+            # The run continues the schedule it was on; flags that would change it are ignored, and said so.
+            for note in resume_overrides(cfg, saved, scene):
+                self._say(note)
             self.cfg = cfg = saved
         elif ckpt_path.is_file():
             raise InputError(
@@ -295,7 +313,7 @@ class Trainer:
             cfg.scene_kind = "bounded" if ds.bounded else "unbounded"
         bounded = cfg.scene_kind == "bounded"
         if self.ckpt is not None:
-            self.transform = RunScene.from_dict(self.ckpt["scene"], file=ckpt_path).transform
+            self.transform = scene.transform
         else:
             self.transform = compute_scene_transform(ds)
             self.transform.bounded = bounded
@@ -315,14 +333,22 @@ class Trainer:
         self.optimizer = self._make_optimizer()
         self.step = 0
         self.train_seconds = 0.0
+        self.num_rays = 1024
         if self.ckpt is not None:
-            self.field.load_state_dict(self.ckpt["field"])
-            self.grid.load_state_dict(self.ckpt["grid"])
-            self.optimizer.load_state_dict(self.ckpt["optimizer"])
-            self.step = int(self.ckpt["step"])
-            self.train_seconds = float(self.ckpt.get("train_seconds", 0.0))
-        self.num_rays = int(self.ckpt["num_rays"]) if self.ckpt is not None else 1024
-        run.mkdir(parents=True, exist_ok=True)
+            ck = self.ckpt
+            load_state(self.field, ck["field"], ckpt_path, "field")
+            load_state(self.grid, ck["grid"], ckpt_path, "grid")
+            load_state(self.optimizer, ck["optimizer"], ckpt_path, "optimizer")
+            self.step = int(ck["step"])
+            self.train_seconds = float(ck.get("train_seconds", 0.0))
+            self.num_rays = int(ck.get("num_rays", 1024))
+            self.ema_loss = ck.get("ema_loss")
+            # checkpoints written before budget_used was saved: their training time is the best estimate
+            self.budget_before = float(ck.get("budget_used", ck.get("train_seconds", 0.0)))
+        self.lock = RunLock(run)
+        stale = self.lock.acquire()  # refuses a run folder another live process is training
+        if stale:
+            self._say(f"removed {len(stale)} temporary file(s) left by a killed run in {run}")
         cfg.save(run / "config.json")
         self.run_scene().write(run)
         self.bank = PixelBank(ds, self.train_frames, self.device, with_depth=cfg.depth_loss > 0 or cfg.depth_init)
@@ -395,7 +421,9 @@ class Trainer:
         return min(p, 1.0)
 
     def budget_elapsed(self) -> float:
-        return process_elapsed() - self.budget_origin
+        """Seconds of the time budget used: by this process since ``budget_origin`` plus, for a resumed run, by
+        the earlier ones (saved in the checkpoint), so a resumed run continues its budget and schedule."""
+        return self.budget_before + process_elapsed() - self.budget_origin
 
     def max_steps(self) -> int | None:
         return self.cfg.resolved_max_steps()
@@ -507,6 +535,8 @@ class Trainer:
             "step": self.step,
             "train_seconds": self.train_seconds,
             "num_rays": self.num_rays,
+            "budget_used": self.budget_elapsed(),
+            "ema_loss": self.ema_loss,
             "config": self.cfg.to_dict(),
             "scene": self.run_scene().to_dict(),
             "field": self.field.state_dict(),
@@ -517,6 +547,14 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------------------------
     def train(self) -> TrainResult:
+        try:
+            return self._train()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
+
+    def _train(self) -> TrainResult:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -524,22 +562,27 @@ class Trainer:
         console = self.console or Console(stderr=True)
         max_steps = self.max_steps()
         budget_s = cfg.time_budget * 60.0 if cfg.time_budget else None
-        metrics_f = open(self.run_dir / "metrics.jsonl", "a")
+        # lines after the checkpoint's step (written by a killed run) are dropped: the steps run again
+        metrics = MetricsLog(self.run_dir / "metrics.jsonl", self.step)
         last_ckpt = time.time()
         last_eval = time.time()
         eval_rays = self.quick_eval_rays(cfg.eval_views)
         eval_cost = 0.25  # seconds per eval ray per (training ray per second); recalibrated after each evaluation
         last_eval_psnr = None
         interrupted = False
-        prev_handler = signal.getsignal(signal.SIGTERM)
+        # Ctrl-C and a scheduler's SIGTERM are deferred to the next step boundary: the step under way (its Adam
+        # update included) completes, then the loop saves a consistent checkpoint and stops.
+        pending: list[int] = []
+        prev_handlers = {}
 
-        def _term(signum, frame):  # a scheduler's SIGTERM behaves like Ctrl-C: save, then stop
-            raise KeyboardInterrupt
+        def _defer(signum, frame):
+            pending.append(signum)
 
-        try:
-            signal.signal(signal.SIGTERM, _term)
-        except ValueError:  # not the main thread
-            pass
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                prev_handlers[sig] = signal.signal(sig, _defer)
+            except (ValueError, OSError):  # not the main thread
+                pass
         total = max_steps if max_steps else 1000
         cols = [
             TextColumn("[bold]train"),
@@ -554,59 +597,62 @@ class Trainer:
             TimeRemainingColumn(),
         ]
         progress = Progress(*cols, console=console, disable=not cfg.progress, transient=False)
-        ema_loss, ema_rps = None, 0.0
+        ema_rps = 0.0
         # Time the end of training leaves for writing the final checkpoint.
         reserve = 3.0
         try:
-            with progress:
-                task = progress.add_task("train", total=total, step=self.step, loss=0.0, psnr=0.0, eval="-", rps=0.0)
-                while True:
-                    if max_steps is not None and self.step >= max_steps:
-                        break
-                    if budget_s is not None and self.budget_elapsed() >= budget_s - reserve:
-                        break
-                    t0 = time.time()
-                    stats = self.train_step()
-                    dt = time.time() - t0
-                    self.train_seconds += dt
-                    ema_loss = stats["loss"] if ema_loss is None else 0.9 * ema_loss + 0.1 * stats["loss"]
-                    ema_rps = stats["rays"] / max(dt, 1e-6) if ema_rps == 0 else 0.9 * ema_rps + 0.1 * stats["rays"] / max(dt, 1e-6)
-                    if self.step % 25 == 0:
-                        rec = {"step": self.step, "time": round(process_elapsed(), 2), "loss": round(ema_loss, 6),
-                               "psnr_train": round(mse_to_psnr(ema_loss), 3), "lr": stats["lr"], "rays": stats["rays"],
-                               "samples": stats["samples"], "rays_per_s": round(ema_rps, 1),
-                               "occupancy": round(self.grid.occupancy_fraction, 4)}
-                        metrics_f.write(json.dumps(rec) + "\n")
-                        metrics_f.flush()
-                    now = time.time()
-                    # The progress figure may take at most 5 % of the wall time: a young field over large real
-                    # photos renders slowly (bonsai: 90 s for three 320 px views in the first minutes, a third of
-                    # a 5-minute budget). Its cost is estimated from the training throughput (an inference ray
-                    # costs about a quarter of a training ray), calibrated by the last evaluation.
-                    est = eval_cost * eval_rays / max(ema_rps, 1.0)
-                    if cfg.eval_every > 0 and now - last_eval >= max(cfg.eval_every, 19.0 * est):
-                        if budget_s is None or self.budget_elapsed() + est + 5 < budget_s:
-                            last_eval_psnr = self.quick_eval(cfg.eval_views)
-                            metrics_f.write(json.dumps({"step": self.step, "time": round(process_elapsed(), 2), "eval_psnr": last_eval_psnr}) + "\n")
-                            metrics_f.flush()
-                            eval_cost = (time.time() - now) * max(ema_rps, 1.0) / max(eval_rays, 1)
-                        last_eval = time.time()
-                    if now - last_ckpt >= cfg.checkpoint_every:
-                        self.save()
-                        last_ckpt = time.time()
-                    done = self.step if max_steps else self.progress_fraction() * total
-                    progress.update(task, completed=done, step=self.step, loss=ema_loss, psnr=mse_to_psnr(ema_loss),
-                                    eval=f"{last_eval_psnr:.2f}" if last_eval_psnr is not None else "-", rps=ema_rps)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
             try:
-                signal.signal(signal.SIGTERM, prev_handler)
-            except ValueError:
-                pass
-        self.save()
-        metrics_f.write(json.dumps({"step": self.step, "time": round(process_elapsed(), 2), "event": "interrupted" if interrupted else "done"}) + "\n")
-        metrics_f.close()
+                with progress:
+                    task = progress.add_task("train", total=total, step=self.step, loss=0.0, psnr=0.0, eval="-", rps=0.0)
+                    while True:
+                        if pending:
+                            interrupted = True
+                            break
+                        if max_steps is not None and self.step >= max_steps:
+                            break
+                        if budget_s is not None and self.budget_elapsed() >= budget_s - reserve:
+                            break
+                        t0 = time.time()
+                        stats = self.train_step()
+                        dt = time.time() - t0
+                        self.train_seconds += dt
+                        ema = self.ema_loss
+                        ema = self.ema_loss = stats["loss"] if ema is None else 0.9 * ema + 0.1 * stats["loss"]
+                        ema_rps = stats["rays"] / max(dt, 1e-6) if ema_rps == 0 else 0.9 * ema_rps + 0.1 * stats["rays"] / max(dt, 1e-6)
+                        if self.step % 25 == 0:
+                            metrics.append({"step": self.step, "time": round(process_elapsed(), 2), "loss": round(ema, 6),
+                                            "psnr_train": round(mse_to_psnr(ema), 3), "lr": stats["lr"], "rays": stats["rays"],
+                                            "samples": stats["samples"], "rays_per_s": round(ema_rps, 1),
+                                            "occupancy": round(self.grid.occupancy_fraction, 4)})
+                        now = time.time()
+                        # The progress figure may take at most 5 % of the wall time: a young field over large real
+                        # photos renders slowly (bonsai: 90 s for three 320 px views in the first minutes, a third
+                        # of a 5-minute budget). Its cost is estimated from the training throughput (an inference
+                        # ray costs about a quarter of a training ray), calibrated by the last evaluation.
+                        est = eval_cost * eval_rays / max(ema_rps, 1.0)
+                        if cfg.eval_every > 0 and now - last_eval >= max(cfg.eval_every, 19.0 * est) and not pending:
+                            if budget_s is None or self.budget_elapsed() + est + 5 < budget_s:
+                                last_eval_psnr = self.quick_eval(cfg.eval_views)
+                                metrics.append({"step": self.step, "time": round(process_elapsed(), 2), "eval_psnr": last_eval_psnr})
+                                eval_cost = (time.time() - now) * max(ema_rps, 1.0) / max(eval_rays, 1)
+                            last_eval = time.time()
+                        if now - last_ckpt >= cfg.checkpoint_every and not pending:
+                            self.save()
+                            last_ckpt = time.time()
+                        done = self.step if max_steps else self.progress_fraction() * total
+                        progress.update(task, completed=done, step=self.step, loss=ema, psnr=mse_to_psnr(ema),
+                                        eval=f"{last_eval_psnr:.2f}" if last_eval_psnr is not None else "-", rps=ema_rps)
+            except KeyboardInterrupt:  # raised outside a step (or by code that does not go through the handler)
+                interrupted = True
+            self.save()
+            metrics.append({"step": self.step, "time": round(process_elapsed(), 2), "event": "interrupted" if interrupted else "done"})
+        finally:
+            metrics.close()
+            for sig, h in prev_handlers.items():
+                try:
+                    signal.signal(sig, h)
+                except (ValueError, OSError):
+                    pass
         if interrupted:
             console.print(f"[yellow]interrupted at step {self.step}: checkpoint saved; continue with --resume[/]")
             raise KeyboardInterrupt
