@@ -58,6 +58,21 @@ def _cmd_render(cfg) -> int:
     speed = f"{res.s_per_frame:.2f} s/frame" if res.s_per_frame is not None else "all reused"
     Console(stderr=True).print(f"rendered {res.frames} frames ({res.rendered} new, {res.reused} reused), {speed} -> "
                                f"{outputs}")
+    if getattr(res, "report", None):
+        Console(stderr=True).print(f"  report: {res.report} (+ .png)")
+    return 0
+
+
+def _cmd_report(cfg) -> int:
+    from scenegen.pipelines.report import report
+
+    console = Console(stderr=True)
+    res = report(cfg, console=console)
+    for w in res.warnings:
+        console.print(f"warning: {cfg.camera_path}: {w.message}", highlight=False)
+    for name, line in res.summary["verdicts"].items():
+        console.print(f"  {name:12s} {line}", highlight=False)
+    console.print(f"report -> {res.json}, {res.png} ({res.seconds:.0f} s)")
     return 0
 
 
@@ -134,6 +149,7 @@ def _commands():
     from scenegen.pipelines.generate import GenerateConfig
     from scenegen.pipelines.process import ProcessConfig
     from scenegen.pipelines.render import RenderConfig
+    from scenegen.pipelines.report import ReportConfig
 
     return {
         "process": (ProcessConfig, _cmd_process),
@@ -141,6 +157,7 @@ def _commands():
         "train": (TrainConfig, _cmd_train),
         "eval": (EvalConfig, _cmd_eval),
         "render": (RenderConfig, _cmd_render),
+        "report": (ReportConfig, _cmd_report),
         "path": (_path_command(), _cmd_path),
         "demo": (DemoConfig, _cmd_demo),
     }

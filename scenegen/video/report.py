@@ -66,7 +66,13 @@ def timeline_png(out_png, rows: list[dict], thumbs: dict, n_frames: int, fps: fl
     def x_of(i):
         return LEFT + (np.asarray(i, dtype=np.float64) + 0.5) / n * plot_w
 
-    # Thumbnails at their time, centred on the frame's x (clamped into the plot).
+    # Thumbnails at their time, centred on the frame's x (clamped into the plot); as many as fit side by side.
+    if thumbs:
+        a0 = next(iter(thumbs.values()))
+        fit = max(1, int(plot_w // (THUMB_H * a0.shape[1] / max(1, a0.shape[0]) + 4)))
+        keys = sorted(thumbs)
+        keep = {keys[int(round(j))] for j in np.linspace(0, len(keys) - 1, min(fit, len(keys)))}
+        thumbs = {k: v for k, v in thumbs.items() if k in keep}
     for i, im in sorted(thumbs.items()):
         a = to_uint8(im)
         th = THUMB_H
@@ -88,8 +94,8 @@ def timeline_png(out_png, rows: list[dict], thumbs: dict, n_frames: int, fps: fl
         draw_text(dr, (14, y0 + 2), row["name"], 14, anchor="lt", bold=True, fill=BAD if nbad else TEXT)
         draw_text(dr, (14, y0 + 21), f"{row['unit']}" + (f"  ·  {nbad} bad frames" if nbad else "  ·  ok"), 12, anchor="lt",
                   fill=BAD if nbad else (40, 130, 40))
-        if row.get("verdict"):
-            draw_text(dr, (14, y0 + 38), _fit(row["verdict"], 52), 11, fill=(90, 90, 90), anchor="lt")
+        for k, line in enumerate(_wrap(row.get("verdict") or "", 50)[:2]):
+            draw_text(dr, (14, y0 + 37 + 13 * k), line, 11, fill=(90, 90, 90), anchor="lt")
         for a, b in frame_ranges(bad):
             dr.rectangle([sup(x_of(a - 0.5)), sup(y0), sup(x_of(b + 0.5)), sup(y1)], fill=BAD_BG)
         dr.rectangle([sup(LEFT), sup(y0), sup(LEFT + plot_w), sup(y1)], outline=(170, 170, 170), width=SS)
@@ -142,5 +148,12 @@ def timeline_png(out_png, rows: list[dict], thumbs: dict, n_frames: int, fps: fl
     return write_png(out, np.asarray(small))
 
 
-def _fit(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
+def _wrap(text: str, chars: int) -> list[str]:
+    """Words of ``text`` in lines of at most ``chars`` characters."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
