@@ -203,7 +203,7 @@ def tour_report(
     gt_scene = ground_truth_scene(scene) if ground_truth else None
     starts = list(range(0, n - 1, stride)) if n > 1 else [0]
     todo = sorted({i for t in starts for i in (t, t + 1) if i < n})
-    n_thumbs = min(10, n)
+    n_thumbs = min(16, n)
     thumb_ids = sorted({int(round(x)) for x in np.linspace(0, n - 1, n_thumbs)})
     todo = sorted(set(todo) | set(thumb_ids))
 
@@ -291,7 +291,7 @@ def _verdicts(s: dict, consistency: np.ndarray, gt: np.ndarray | None) -> dict:
     c = s["consistency_db"]
     bad_c = int(np.sum(consistency < CONSISTENCY_BAD_DB))
     out = {"consistency": (f"{_fmt(c['mean'], ' dB')} mean, {_fmt(c.get('p10'), ' dB')} p10; "
-                           f"{bad_c} frames below {CONSISTENCY_BAD_DB:g} dB") if c["mean"] is not None else "n/a"}
+                           f"{bad_c} measured frames below {CONSISTENCY_BAD_DB:g} dB") if c["mean"] is not None else "n/a"}
     if gt is not None and s["gt_psnr_db"]["mean"] is not None:
         g = s["gt_psnr_db"]
         out["gt_psnr"] = (f"{_fmt(g['mean'], ' dB')} mean, {_fmt(g['p10'], ' dB')} p10, worst {_fmt(g['min'], ' dB')} "
@@ -310,7 +310,12 @@ def _verdicts(s: dict, consistency: np.ndarray, gt: np.ndarray | None) -> dict:
 def _rows(consistency, gt, framing, yaw_rate, verdicts) -> list[dict]:
     """The timeline's rows (see :func:`scenegen.video.report.timeline_png`)."""
     st = framing.settings
-    rows = [dict(name="temporal consistency", unit="dB", values=consistency, bad=consistency < CONSISTENCY_BAD_DB,
+    measured = np.flatnonzero(np.isfinite(consistency))
+    filled = consistency
+    if len(measured):  # frames between measured pairs (--stride) take the nearest measurement's verdict
+        nearest = measured[np.abs(np.arange(len(consistency))[:, None] - measured[None, :]).argmin(1)]
+        filled = consistency[nearest]
+    rows = [dict(name="temporal consistency", unit="dB", values=consistency, bad=filled < CONSISTENCY_BAD_DB,
                  threshold=CONSISTENCY_BAD_DB, verdict=verdicts["consistency"])]
     if gt is not None:
         rows.append(dict(name="PSNR vs ground truth", unit="dB", values=gt, bad=gt < GT_PSNR_BAD_DB,

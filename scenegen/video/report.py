@@ -66,22 +66,26 @@ def timeline_png(out_png, rows: list[dict], thumbs: dict, n_frames: int, fps: fl
     def x_of(i):
         return LEFT + (np.asarray(i, dtype=np.float64) + 0.5) / n * plot_w
 
-    # Thumbnails at their time, centred on the frame's x (clamped into the plot); as many as fit side by side.
+    # Thumbnails in equal slots across the plot; each slot shows the frame nearest its centre's time.
     if thumbs:
-        a0 = next(iter(thumbs.values()))
-        fit = max(1, int(plot_w // (THUMB_H * a0.shape[1] / max(1, a0.shape[0]) + 4)))
-        keys = sorted(thumbs)
-        keep = {keys[int(round(j))] for j in np.linspace(0, len(keys) - 1, min(fit, len(keys)))}
-        thumbs = {k: v for k, v in thumbs.items() if k in keep}
-    for i, im in sorted(thumbs.items()):
-        a = to_uint8(im)
-        th = THUMB_H
-        tw = max(1, int(round(a.shape[1] * th / a.shape[0])))
-        pil = Image.fromarray(a).resize((tw * SS, th * SS), Image.BILINEAR)
-        x = float(np.clip(x_of(i) - tw / 2, LEFT, WIDTH - RIGHT - tw))
-        img.paste(pil, (int(sup(x)), int(sup(y_thumbs))))
-        dr.rectangle([sup(x), sup(y_thumbs), sup(x + tw), sup(y_thumbs + th)], outline=(120, 120, 120), width=SS)
-        draw_text(dr, (x + 3, y_thumbs + th - 3), f"{i / fps:.1f} s", 11, fill=(255, 255, 255), anchor="lb", bold=True)
+        a0 = to_uint8(next(iter(thumbs.values())))
+        tw = max(1, int(round(a0.shape[1] * THUMB_H / max(1, a0.shape[0]))))
+        slots = max(1, min(len(thumbs), int(plot_w // (tw + 6))))
+        slot_w = plot_w / slots
+        keys = np.asarray(sorted(thumbs))
+        for k in range(slots):
+            i = int(keys[np.argmin(np.abs(keys - (k + 0.5) / slots * n))])
+            a = to_uint8(thumbs[i])
+            pil = Image.fromarray(a).resize((tw * SS, THUMB_H * SS), Image.BILINEAR)
+            x = LEFT + k * slot_w + (slot_w - tw) / 2
+            img.paste(pil, (int(sup(x)), int(sup(y_thumbs))))
+            dr.rectangle([sup(x), sup(y_thumbs), sup(x + tw), sup(y_thumbs + THUMB_H)], outline=(120, 120, 120),
+                         width=SS)
+            draw_text(dr, (x + 3, y_thumbs + THUMB_H - 3), f"{i / fps:.1f} s", 11, fill=(255, 255, 255), anchor="lb",
+                      bold=True)
+            xi = float(x_of(i))  # a tick from the thumbnail to its time on the axis
+            dr.line([sup(xi), sup(y_thumbs + THUMB_H), sup(xi), sup(y_thumbs + THUMB_H + 8)], fill=(120, 120, 120),
+                    width=SS)
     draw_text(dr, (14, y_thumbs + THUMB_H / 2), "frames", 13, fill=(90, 90, 90), anchor="lm")
 
     for r, row in enumerate(rows):
