@@ -111,7 +111,7 @@ def _cmd_demo(cfg) -> int:
     console = Console(stderr=True)
     res = demo(cfg, console=console)
     console.print("\n[bold green]demo done[/] in {:.0f} s".format(res.timings["total_s"]))
-    for k in ("video", "contact_sheet", "camera_path", "plan", "run", "dataset"):
+    for k in ("video", "contact_sheet", "report", "camera_path", "plan", "run", "dataset"):
         console.print(f"  {k:14s} {getattr(res, k)}")
     console.print(f"  held-out PSNR  {res.eval_psnr:.2f} dB (SSIM {res.eval_ssim:.3f}) after {res.train_steps} steps")
     console.print(f"  re-render:     scenegen render --run {res.run} --camera-path {res.camera_path} --output tour.mp4")
