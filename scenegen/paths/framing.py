@@ -160,7 +160,8 @@ def check_framing(
     up = np.asarray(volume.up, dtype=np.float64)
     pitch = np.degrees(np.arcsin(np.clip(fwd @ up / np.maximum(np.linalg.norm(fwd, axis=1), 1e-12), -1, 1)))
     clearance = np.where(volume.occupied(pos), 0.0, volume.distance_to_occupied(pos)) if n else np.zeros(0)
-    train = np.zeros((0, 4, 4)) if train_c2w is None else np.asarray(train_c2w, dtype=np.float64).reshape(-1, *np.shape(train_c2w)[-2:])
+    train = np.zeros((0, 4, 4)) if train_c2w is None else np.asarray(train_c2w, dtype=np.float64)
+    train = train.reshape(-1, *train.shape[-2:]) if train.size else np.zeros((0, 4, 4))
     if len(train):
         dd = np.linalg.norm(pos[:, None, :] - train[None, :, :3, 3], axis=2)
         near_i = dd.argmin(1)
@@ -194,10 +195,12 @@ def check_framing(
         ceil_f[i] = float(np.mean(finite & (hh > cam_h + 0.7) & (d @ up > 0.2)))
         if len(train):
             pts = hits[sub & finite]
-            unseen[i] = float(1.0 - _seen(volume, pts, train, train_half_fov_deg, train_range).mean()) if len(pts) else 0.0
+            seen = _seen(volume, pts, train, train_half_fov_deg, train_range)
+            unseen[i] = float(1.0 - seen.mean()) if len(pts) else 0.0
     # Unchecked frames take the nearest checked frame's values.
     if n and len(checked_idx) < n:
-        nearest = checked_idx[np.clip(np.searchsorted(checked_idx, np.arange(n) - stride / 2.0), 0, len(checked_idx) - 1)]
+        pos_in = np.searchsorted(checked_idx, np.arange(n) - stride / 2.0)
+        nearest = checked_idx[np.clip(pos_in, 0, len(checked_idx) - 1)]
         for arr in (near, floor_f, ceil_f, unseen):
             arr[:] = arr[nearest]
     checked = np.zeros(n, dtype=bool)

@@ -290,8 +290,10 @@ def _verdicts(s: dict, consistency: np.ndarray, gt: np.ndarray | None) -> dict:
     """One line per metric: its headline numbers and a word (good / fair / poor)."""
     c = s["consistency_db"]
     bad_c = int(np.sum(consistency < CONSISTENCY_BAD_DB))
-    out = {"consistency": (f"{_fmt(c['mean'], ' dB')} mean, {_fmt(c.get('p10'), ' dB')} p10; "
-                           f"{bad_c} measured frames below {CONSISTENCY_BAD_DB:g} dB") if c["mean"] is not None else "n/a"}
+    out = {"consistency": "n/a"}
+    if c["mean"] is not None:
+        out["consistency"] = (f"{_fmt(c['mean'], ' dB')} mean, {_fmt(c.get('p10'), ' dB')} p10; "
+                              f"{bad_c} measured frames below {CONSISTENCY_BAD_DB:g} dB")
     if gt is not None and s["gt_psnr_db"]["mean"] is not None:
         g = s["gt_psnr_db"]
         out["gt_psnr"] = (f"{_fmt(g['mean'], ' dB')} mean, {_fmt(g['p10'], ' dB')} p10, worst {_fmt(g['min'], ' dB')} "

@@ -96,7 +96,8 @@ def timeline_png(out_png, rows: list[dict], thumbs: dict, n_frames: int, fps: fl
         nbad = int(bad.sum())
         dr.line([0, sup(y0 - 7), sup(WIDTH), sup(y0 - 7)], fill=GRID, width=SS)
         draw_text(dr, (14, y0 + 2), row["name"], 14, anchor="lt", bold=True, fill=BAD if nbad else TEXT)
-        draw_text(dr, (14, y0 + 21), f"{row['unit']}" + (f"  ·  {nbad} bad frames" if nbad else "  ·  ok"), 12, anchor="lt",
+        status = f"{row['unit']}" + (f"  ·  {nbad} bad frames" if nbad else "  ·  ok")
+        draw_text(dr, (14, y0 + 21), status, 12, anchor="lt",
                   fill=BAD if nbad else (40, 130, 40))
         for k, line in enumerate(_wrap(row.get("verdict") or "", 50)[:2]):
             draw_text(dr, (14, y0 + 37 + 13 * k), line, 11, fill=(90, 90, 90), anchor="lt")
