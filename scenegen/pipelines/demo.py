@@ -70,6 +70,8 @@ class DemoConfig:
     """Length of the walk-through video at most (the walking speed adapts, up to 1.6 m/s)."""
     fps: int = 10
     seed: int = 0
+    report: bool = True
+    """Write the tour report beside the video (tour.report.json + .png, `scenegen report`; about a minute more)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
 
@@ -275,7 +277,7 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
     video = out / "tour.mp4"
     frames_dir = out / "frames"
     rendered = render(RenderConfig(run=run_dir, camera_path=path_file, output=video, frames=frames_dir, resume=True,
-                                   check=False, device=cfg.device, progress=cfg.progress, report=True,
+                                   check=False, device=cfg.device, progress=cfg.progress, report=cfg.report,
                                    report_scale=0.5), run=run)
     contact_sheet(frames_dir, out / "tour_contact_sheet.png", spec_path.fps)
     timings["render_s"] = round(time.time() - t2, 1)
