@@ -63,6 +63,21 @@ def _cmd_render(cfg) -> int:
     speed = f"{res.s_per_frame:.2f} s/frame" if res.s_per_frame is not None else "all reused"
     Console(stderr=True).print(f"rendered {res.frames} frames ({res.rendered} new, {res.reused} reused), {speed} -> "
                                f"{outputs}")
+    if getattr(res, "report", None):
+        Console(stderr=True).print(f"  report: {res.report} (+ .png)")
+    return 0
+
+
+def _cmd_report(cfg) -> int:
+    from scenegen.pipelines.report import report
+
+    console = Console(stderr=True)
+    res = report(cfg, console=console)
+    for w in res.warnings:
+        console.print(f"warning: {cfg.camera_path}: {w.message}", highlight=False)
+    for name, line in res.summary["verdicts"].items():
+        console.print(f"  {name:12s} {line}", highlight=False)
+    console.print(f"report -> {res.json}, {res.png} ({res.seconds:.0f} s)")
     return 0
 
 
@@ -101,7 +116,7 @@ def _cmd_demo(cfg) -> int:
     console = Console(stderr=True)
     res = demo(cfg, console=console)
     console.print("\n[bold green]demo done[/] in {:.0f} s".format(res.timings["total_s"]))
-    for k in ("video", "contact_sheet", "camera_path", "plan", "run", "dataset"):
+    for k in ("video", "contact_sheet", "report", "camera_path", "plan", "run", "dataset"):
         console.print(f"  {k:14s} {getattr(res, k)}")
     console.print(f"  held-out PSNR  {res.eval_psnr:.2f} dB (SSIM {res.eval_ssim:.3f}) after {res.train_steps} steps")
     console.print(f"  re-render:     scenegen render --run {res.run} --camera-path {res.camera_path} --output tour.mp4")
@@ -139,6 +154,7 @@ def _commands():
     from scenegen.pipelines.generate import GenerateConfig
     from scenegen.pipelines.process import ProcessConfig
     from scenegen.pipelines.render import RenderConfig
+    from scenegen.pipelines.report import ReportConfig
 
     return {
         "process": (ProcessConfig, _cmd_process),
@@ -146,6 +162,7 @@ def _commands():
         "train": (TrainConfig, _cmd_train),
         "eval": (EvalConfig, _cmd_eval),
         "render": (RenderConfig, _cmd_render),
+        "report": (ReportConfig, _cmd_report),
         "path": (_path_command(), _cmd_path),
         "demo": (DemoConfig, _cmd_demo),
     }

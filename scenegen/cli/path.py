@@ -41,7 +41,7 @@ from scenegen.paths import (
     summarize,
     walkthrough,
 )
-from scenegen.pipelines.paths import contact_sheet_from_run, volume_from_run
+from scenegen.pipelines.paths import contact_sheet_from_run, framing_from_run, volume_from_run
 
 CameraType = Literal["perspective", "fisheye", "equirectangular", "omnidirectional", "vr180"]
 
@@ -538,6 +538,8 @@ def path_validate(cfg: PathValidate, console=None) -> dict:
     if cfg.run is not None:
         volume = volume_from_run(cfg.run, device="cpu")
     s = summarize(spec, volume, min_clearance=cfg.min_clearance)
+    if volume is not None:
+        s["warnings"] += framing_from_run(spec, volume, cfg.run)
     if console is not None:
         console.print(format_summary(cfg.path, s))
         console.print("ok" if not s["warnings"] else f"ok, with {len(s['warnings'])} warning(s)")

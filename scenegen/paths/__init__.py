@@ -19,6 +19,8 @@ Modules, bottom up (each imports only those above it):
 * :mod:`~scenegen.paths.presets`: walkthrough, orbit, flythrough, dolly;
 * :mod:`~scenegen.paths.planner`: the automatic walk-through;
 * :mod:`~scenegen.paths.safety`: checks and summaries of sampled paths;
+* :mod:`~scenegen.paths.framing`: what each frame shows (wall in face, floor or ceiling, unseen by training);
+* :mod:`~scenegen.paths.tour_metrics`: per-frame measures of a rendered tour (temporal consistency, PSNR);
 * :mod:`~scenegen.paths.drawing`, :mod:`~scenegen.paths.preview`, :mod:`~scenegen.paths.contact_sheet`: pictures.
 """
 
@@ -37,6 +39,7 @@ from scenegen.paths.camera_path import (
 )
 from scenegen.paths.contact_sheet import contact_sheet_png, render_contact_frames
 from scenegen.paths.floor import FloorMap, floor_height_under, floor_map
+from scenegen.paths.framing import FramingReport, check_framing, framing_warnings
 from scenegen.paths.interpolate import keyframe_times, sample_path, sample_path_at
 from scenegen.paths.model import Keyframe, PathSpec
 from scenegen.paths.planner import TourPlan, auto_walkthrough, plan_tour
@@ -52,6 +55,7 @@ from scenegen.paths.spec_io import (
     spec_to_nerfstudio,
 )
 from scenegen.paths.style import FLY, WALK, WalkStyle
+from scenegen.paths.tour_metrics import temporal_consistency
 from scenegen.paths.track import floor_points
 from scenegen.paths.volume import SceneVolume
 
@@ -64,6 +68,7 @@ __all__ = [
     "Crop",
     "DataparserTransform",
     "FloorMap",
+    "FramingReport",
     "Keyframe",
     "PathSpec",
     "PathWarning",
@@ -73,6 +78,7 @@ __all__ = [
     "auto_walkthrough",
     "camera_path_from_dict",
     "cameras_from_spec",
+    "check_framing",
     "check_path",
     "contact_sheet_png",
     "dolly",
@@ -83,6 +89,7 @@ __all__ = [
     "focal_from_fov",
     "format_frames",
     "format_summary",
+    "framing_warnings",
     "fov_from_focal",
     "keyframe_times",
     "load_camera_path",
@@ -100,5 +107,6 @@ __all__ = [
     "spec_from_nerfstudio",
     "spec_to_nerfstudio",
     "summarize",
+    "temporal_consistency",
     "walkthrough",
 ]

@@ -71,6 +71,8 @@ class DemoConfig:
     """Length of the walk-through video at most (the walking speed adapts, up to 1.6 m/s)."""
     fps: int = 10
     seed: int = 0
+    report: bool = True
+    """Write the tour report beside the video (tour.report.json + .png, `scenegen report`; about a minute more)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
 
@@ -106,6 +108,8 @@ class DemoResult:
     train_steps: int
     render_s_per_frame: Optional[float]
     timings: dict[str, float] = field(default_factory=dict)
+    report: Optional[str] = None
+    """The tour report's JSON (tour.report.json; its timeline: tour.report.png)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -290,7 +294,8 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
     video = out / "tour.mp4"
     frames_dir = out / "frames"
     rendered = render(RenderConfig(run=run_dir, camera_path=path_file, output=video, frames=frames_dir, resume=True,
-                                   check=False, device=cfg.device, progress=cfg.progress), run=run)
+                                   check=False, device=cfg.device, progress=cfg.progress, report=cfg.report,
+                                   report_scale=0.5), run=run)
     contact_sheet(frames_dir, out / "tour_contact_sheet.png", spec_path.fps)
     timings["render_s"] = round(time.time() - t2, 1)
     timings["total_s"] = round(time.time() - t0, 1)
@@ -307,6 +312,7 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
         train_steps=run.step,
         render_s_per_frame=round(rendered.s_per_frame, 3) if rendered.s_per_frame is not None else None,
         timings=timings,
+        report=str(rendered.report) if rendered.report else None,
     )
     atomic_write_text(out / "demo.json", json.dumps(result.to_dict(), indent=2))
     return result

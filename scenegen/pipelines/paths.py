@@ -24,9 +24,10 @@ from scenegen.paths import (
     contact_sheet_png,
     render_contact_frames,
 )
+from scenegen.paths.framing import check_framing, framing_warnings
 from scenegen.train.run import LoadedRun, load_run
 
-__all__ = ["contact_sheet_from_run", "density_fn", "occupied_fn", "path_scene", "volume_from_run"]
+__all__ = ["contact_sheet_from_run", "density_fn", "framing_from_run", "occupied_fn", "path_scene", "volume_from_run"]
 
 
 def _run(run: LoadedRun | str | Path, device: str) -> LoadedRun:
@@ -114,3 +115,18 @@ def contact_sheet_from_run(
     cams = path if isinstance(path, CameraPath) else cameras_from_spec(path)
     frames, labels = render_contact_frames(run.render, cams, count=count, scale=scale)
     return contact_sheet_png(out_png, frames, labels)
+
+
+def framing_from_run(path: PathSpec | CameraPath, volume: SceneVolume, run: str | Path | None = None,
+                     walking: bool = True) -> list:
+    """Framing warnings (:func:`~scenegen.paths.framing.framing_warnings`, naming frame ranges and times) of a
+    path in a run's scene volume, with the run's training cameras (``RUN/scene.json``) for the support check."""
+    cams = path if isinstance(path, CameraPath) else cameras_from_spec(path)
+    train = None
+    if run is not None:
+        try:
+            train = RunScene.read(run).train_c2w
+        except Exception:  # an older run without scene.json: no support check
+            train = None
+    rep = check_framing(cams.cameras, volume, train, max_pitch_deg=10.0 if walking else None)
+    return framing_warnings(rep, cams.video_fps)

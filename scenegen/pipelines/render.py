@@ -16,7 +16,9 @@ from scenegen.core.errors import InputError
 from scenegen.core.ownership import OwnedDir
 from scenegen.data.run_scene import RunScene
 from scenegen.paths import CameraPath, SceneVolume, check_path, load_camera_path
+from scenegen.paths.framing import check_framing, framing_warnings
 from scenegen.pipelines.paths import volume_from_run
+from scenegen.pipelines.report import tour_report
 from scenegen.train.run import LoadedRun, load_run
 from scenegen.video.render_path import adopt_frames, existing_frames, preflight, render_camera_path
 
@@ -47,6 +49,10 @@ class RenderConfig:
     close to geometry, outside the trained region, orientation jumps and speed spikes."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
+    report: bool = False
+    """Also write the tour report beside the video (VIDEO.report.json + VIDEO.report.png, see `scenegen report`)."""
+    report_scale: float = 0.25
+    """Resolution of the frames the report measures, relative to the rendered frames."""
 
     def validate(self) -> "RenderConfig":
         """Refuse bad flags with one line naming the flag, before any work; returns self."""
@@ -81,6 +87,8 @@ class RenderResult:
     frames_dir: Optional[Path] = None
     depth_video: Optional[Path] = None
     depth_range: Optional[tuple[float, float]] = None
+    report: Optional[Path] = None
+    """The tour report's JSON (with --report)."""
 
     @staticmethod
     def from_summary(s: dict) -> "RenderResult":
@@ -118,7 +126,14 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
         fingerprint_extra=fingerprint,
         source=cfg.camera_path,
     )
-    return RenderResult.from_summary(summary)
+    result = RenderResult.from_summary(summary)
+    if cfg.report:
+        base = Path(cfg.output) if cfg.output is not None else Path(cfg.frames or cfg.depth_video) / "tour"
+        rep = tour_report(run, path, base.with_suffix(".report.json"), base.with_suffix(".report.png"),
+                          scale=cfg.report_scale, frames_dir=cfg.frames, chunk=cfg.chunk, progress=cfg.progress,
+                          title=Path(cfg.camera_path).name)
+        result.report = rep.json
+    return result
 
 
 def _preflight(cfg: RenderConfig, path: CameraPath) -> None:
@@ -150,6 +165,18 @@ def _warn_unsafe(cfg: RenderConfig, path: CameraPath) -> None:
     c2w = path.cameras.c2w.numpy()
     for w in check_path(c2w, path.video_fps, volume, min_clearance=0.1):
         print(f"warning: {cfg.camera_path}: {w.message}", file=sys.stderr)
+    framing = check_framing(path.cameras, volume, _train_cameras(cfg))
+    for w in framing_warnings(framing, path.video_fps):
+        if w.kind != "too_close":  # check_path said it
+            print(f"warning: {cfg.camera_path}: {w.message}", file=sys.stderr)
+
+
+def _train_cameras(cfg: RenderConfig):
+    """The run's training cameras (M, 4, 4) for the framing check; None when its scene.json cannot be read."""
+    try:
+        return RunScene.read(cfg.run).train_c2w
+    except Exception:  # an older run: framing without the support check
+        return None
 
 
 def _dataset_json(cfg: RenderConfig) -> Path | None:
