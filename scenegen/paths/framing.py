@@ -34,6 +34,7 @@ import torch
 from scenegen.cameras.cameras import Cameras
 from scenegen.paths.floor import floor_height_under
 from scenegen.paths.safety import PathWarning
+from scenegen.paths.style import WALK
 
 __all__ = ["FLAG_KINDS", "FramingReport", "check_framing", "framing_warnings", "ray_grid", "frame_ranges"]
 
@@ -140,7 +141,7 @@ def check_framing(
     max_unseen_fraction: float = 0.5,
     train_half_fov_deg: float = 40.0,
     train_range: float = 8.0,
-    eye_height: float = 1.6,
+    eye_height: float = WALK.eye_height,
 ) -> FramingReport:
     """Framing measurements and flags of every frame of ``cameras`` (world units; see the module docstring).
 

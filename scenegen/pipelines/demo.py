@@ -32,6 +32,7 @@ from scenegen.data.prior.brief import DEFAULT_BRIEF
 from scenegen.data.prior.generate import brief_scene
 from scenegen.kernels import prebuild_cpu_kernels
 from scenegen.paths import (
+    WALK,
     Keyframe,
     PathSpec,
     SceneVolume,
@@ -150,7 +151,7 @@ def _main_piece(scene, room) -> np.ndarray | None:
     return best
 
 
-def plan_tour(plan, cfg: DemoConfig, eye: float = 1.6, scene=None) -> PathSpec:
+def plan_tour(plan, cfg: DemoConfig, eye: float = WALK.eye_height, scene=None) -> PathSpec:
     """A keyframed tour of a generated plan (:class:`PathSpec`): along the first (largest day) room and back,
     then into every other room through its door: from the corridor facing the door, just inside looking at the
     far wall, in the middle looking along a side wall, and out again facing the next room's door. Keyframes look
@@ -209,13 +210,13 @@ def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, consol
     """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``. With the generated plan at
     hand, the auto tour is kept when it visits every room; otherwise (a field too young to show every room's
     floor, or a failed plan) the camera walks room by room through the plan's doors, and the reason is printed."""
-    kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height, fov=60.0)
+    kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height)
     try:
         volume = _tour_volume(run_dir)
-        spec = auto_walkthrough(volume, eye_height=1.6, speed=0.8, **kw)
-        if spec.duration > cfg.tour_seconds:  # walk faster, up to 1.6 m/s
-            speed = min(1.6, 0.8 * spec.duration / cfg.tour_seconds)
-            spec = auto_walkthrough(volume, eye_height=1.6, speed=speed, **kw)
+        spec = auto_walkthrough(volume, style=WALK, **kw)
+        if spec.duration > cfg.tour_seconds:  # walk faster, up to twice the walking speed
+            speed = min(2.0 * WALK.speed, WALK.speed * spec.duration / cfg.tour_seconds)
+            spec = auto_walkthrough(volume, style=WALK.updated(speed=speed), **kw)
         if plan is None:
             return spec, "auto"
         missed = sorted({r.name for r in plan.rooms if r.type != "hallway"} - rooms_visited(spec, plan))
