@@ -1,0 +1,1 @@
+"""`scenegen view`: the web trajectory editor (viser) with the trained scene live."""
