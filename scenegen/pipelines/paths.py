@@ -15,19 +15,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scenegen.core.errors import InputError
 from scenegen.data.run_scene import RunScene
 from scenegen.paths import (
     CameraPath,
     PathSpec,
     SceneVolume,
+    auto_walkthrough,
     cameras_from_spec,
     contact_sheet_png,
+    orbit,
     render_contact_frames,
 )
 from scenegen.paths.framing import check_framing, framing_warnings
 from scenegen.train.run import LoadedRun, load_run
 
-__all__ = ["contact_sheet_from_run", "density_fn", "framing_from_run", "occupied_fn", "path_scene", "volume_from_run"]
+__all__ = ["auto_tour", "contact_sheet_from_run", "orbit_tour", "density_fn", "framing_from_run", "occupied_fn", "path_scene", "volume_from_run"]
 
 
 def _run(run: LoadedRun | str | Path, device: str) -> LoadedRun:
@@ -130,3 +133,84 @@ def framing_from_run(path: PathSpec | CameraPath, volume: SceneVolume, run: str 
             train = None
     rep = check_framing(cams.cameras, volume, train, max_pitch_deg=10.0 if walking else None)
     return framing_warnings(rep, cams.video_fps)
+
+
+def _fit_duration(spec: PathSpec, duration: float | None) -> PathSpec:
+    """Scale every transition and hold so the whole path lasts ``duration`` seconds (None: unchanged)."""
+    if duration is None:
+        return spec
+    if not duration > 0:
+        raise ValueError("duration must be positive")
+    total = float(spec.duration)
+    if total <= 0:
+        return spec
+    k = duration / total
+    spec.default_transition = float(spec.default_transition) * k
+    for kf in spec.keyframes:
+        kf.hold = float(kf.hold) * k
+        if kf.transition is not None:
+            kf.transition = float(kf.transition) * k
+    return spec
+
+
+def auto_tour(
+    run: LoadedRun | str | Path,
+    *,
+    duration: float | None = None,
+    rooms: list[str] | None = None,
+    fps: float = 30.0,
+    width: int = 1920,
+    height: int = 1080,
+    fov: float | None = None,
+    up=None,
+    device: str = "cpu",
+) -> PathSpec:
+    """The automatic walk-through of a trained run (what ``scenegen path auto`` writes), as a :class:`PathSpec`.
+
+    The one entry point for every caller (``path auto``, the demo, ``scenegen tour``, the viewer's button).
+
+    Args:
+        run: a loaded run or a run folder.
+        duration: fit the whole tour to this many seconds (None: walking speed decides).
+        rooms: room names (or ids) to visit, in this order (None: every room, in the planner's order).
+        fps, width, height, fov: render settings written into the path.
+        up: world up (default: the dataset's).
+        device: torch device for the field when ``run`` is a folder.
+    Raises:
+        InputError: one line when the scene is not walkable (suggesting ``scenegen path orbit``) or a named room
+            does not exist.
+    """
+    if rooms:
+        raise InputError("choosing rooms is not supported by this planner yet", field="--rooms")
+    volume = volume_from_run(run, up=up, device=device)
+    spec = auto_walkthrough(volume, fov=fov, fps=fps, width=width, height=height)
+    return _fit_duration(spec, duration)
+
+
+def orbit_tour(
+    run: LoadedRun | str | Path,
+    *,
+    seconds: float = 10.0,
+    fps: float = 30.0,
+    width: int = 1920,
+    height: int = 1080,
+    fov: float | None = None,
+    center=None,
+    radius: float | None = None,
+    height_above: float | None = None,
+    up=None,
+) -> PathSpec:
+    """An orbit around what a trained run shows (what ``scenegen path orbit --run`` writes), as a
+    :class:`PathSpec`. Default centre: the run's content centre; default radius: 4 world units; default height
+    above the centre: 1.5.
+
+    The one entry point for every caller (``path orbit``, ``scenegen tour``, the viewer's button).
+    """
+    run_dir = run.run_dir if isinstance(run, LoadedRun) else Path(run)
+    scene = RunScene.read(run_dir)
+    c = np.asarray(center if center is not None else scene.center, dtype=np.float64)
+    u = np.asarray(up if up is not None else scene.up, dtype=np.float64)
+    kw = {} if fov is None else {"fov": fov}
+    spec = orbit(c, 4.0 if radius is None else radius, 1.5 if height_above is None else height_above,
+                 seconds=seconds, up=u, fps=fps, width=width, height_px=height, **kw)
+    return spec
