@@ -15,6 +15,7 @@ from scenegen.video.assemble import assemble_video
 from scenegen.video.formats import (
     FORMAT_NAMES,
     MAX_REFRAMED_VFOV,
+    TARGET_PITCH,
     format_path,
     format_size,
     format_spec,
@@ -110,15 +111,16 @@ def test_vertical_is_reframed_not_cropped():
         assert fov_land[k] + 10 < fov_vert[k] <= MAX_REFRAMED_VFOV + 1e-6
         # ... so it shows far more of the landscape's width than the crop would
         crop_h = horizontal_fov(fov_land[k], a_vert)
-        assert horizontal_fov(fov_vert[k], a_vert) > 1.8 * crop_h
+        assert horizontal_fov(fov_vert[k], a_vert) > 1.6 * crop_h
         assert horizontal_fov(fov_vert[k], a_vert) <= horizontal_fov(fov_land[k], a_land) + 1e-6
-        # aimed closer to level, still containing the landscape view's top and bottom edge
-        assert abs(pitch_v) <= abs(pitch_l) + 1e-6
+        # aimed closer to the walking pitch, still containing the landscape view's top and bottom edge
+        assert min(pitch_l, TARGET_PITCH) - 1e-6 <= pitch_v <= max(pitch_l, TARGET_PITCH) + 1e-6
         assert pitch_v + fov_vert[k] / 2 >= pitch_l + fov_land[k] / 2 - 0.5
         assert pitch_v - fov_vert[k] / 2 <= pitch_l - fov_land[k] / 2 + 0.5
         np.testing.assert_allclose(c_vert[k][:3, 3], c_land[k][:3, 3], atol=1e-9)
-    # the first keyframe looked 20 deg down at the floor; the tall frame looks level at the room
-    assert pitch_roll(spec.keyframes[0].c2w())[0] < -19 and abs(pitch_roll(vert.keyframes[0].c2w())[0]) < 0.01
+    # the first keyframe looked 20 deg down at the floor; the tall frame looks ahead at the room
+    assert pitch_roll(spec.keyframes[0].c2w())[0] < -19
+    assert abs(pitch_roll(vert.keyframes[0].c2w())[0] - TARGET_PITCH) < 0.01
     # the heading (where the camera looks on the floor plan) is the landscape's
     for kl, kv in zip(spec.keyframes, vert.keyframes):
         fl, fv = -kl.c2w()[:2, 2], -kv.c2w()[:2, 2]
@@ -155,3 +157,62 @@ def test_360_is_level_and_carries_spherical_metadata(tmp_path: Path):
     flat = tmp_path / "flat.mp4"
     assemble_video(frames, flat, fps=6, spherical=format_spec("landscape").spherical)
     assert read_spherical_metadata(flat) is None
+
+
+def _room_hits(c2w: np.ndarray, fov: float, name: str, scale: float = 0.1):
+    """Per pixel of one frame of format ``name``: which surface of a 8 x 6 x 2.6 m room its ray hits first
+    (0 floor, 1 wall, 2 ceiling) and the hit height; rays from the renderer's own cameras."""
+    import torch
+
+    spec = PathSpec([Keyframe.from_c2w(c2w, fov=fov, hold=1.0)], width=1920, height=1080, fps=1)
+    p = format_path(spec, "landscape" if name == "landscape-crop" else name, scale=scale)
+    cams = cameras_from_spec(p).cameras
+    o, d = (t.double().numpy() for t in cams.camera_rays(0))
+    h, w = int(cams.height[0]), int(cams.width[0])
+    lo, hi = np.array([-4.0, -3.0, 0.0]), np.array([4.0, 3.0, 2.6])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(d > 0, (hi - o) / d, (lo - o) / d)
+    t = np.where(np.isfinite(t) & (t > 0), t, np.inf)
+    axis = np.argmin(t, axis=1)
+    z = o[:, 2] + t[np.arange(len(t)), axis] * d[:, 2]
+    kind = np.where(axis == 2, np.where(d[:, 2] < 0, 0, 2), 1)
+    kind, z, d = kind.reshape(h, w), z.reshape(h, w), d.reshape(h, w, 3)
+    if name == "landscape-crop":  # a blind 9:16 crop of the landscape picture
+        cw = int(round(h * 9 / 16))
+        x0 = (w - cw) // 2
+        kind, z, d = kind[:, x0:x0 + cw], z[:, x0:x0 + cw], d[:, x0:x0 + cw]
+    return kind, z, d
+
+
+def test_vertical_frame_shows_the_room_not_the_floor():
+    """Rays of the rendered cameras in a box room: the re-framed vertical picture holds much less floor than a
+    blind crop (the floor is no longer its largest part), its horizon (eye height on the walls) is one image
+    row, and it is far wider."""
+    kf = _rolled(Keyframe.look_at([0, 0, 1.6], [3, 0.5, 1.6 - 3 * math.tan(math.radians(20))], fov=50), 3.0)
+    c2w = kf.c2w()
+    crop_kind, crop_z, crop_d = _room_hits(c2w, 50, "landscape-crop")
+    vert_kind, vert_z, vert_d = _room_hits(c2w, 50, "vertical")
+    floor_crop, floor_vert = (crop_kind == 0).mean(), (vert_kind == 0).mean()
+    wall_crop, wall_vert = (crop_kind == 1).mean(), (vert_kind == 1).mean()
+    print(f"floor {floor_crop:.2f} -> {floor_vert:.2f}, wall {wall_crop:.2f} -> {wall_vert:.2f}, "
+          f"ceiling {(crop_kind == 2).mean():.2f} -> {(vert_kind == 2).mean():.2f}")
+    assert floor_vert < 0.75 * floor_crop, (floor_crop, floor_vert)  # much less floor than a crop
+    assert floor_vert <= wall_vert and (vert_kind == 2).mean() > 0.15  # walls and ceiling: the whole room
+
+    def horizon_rows(kind, z):
+        """Per column, the image row where the walls cross eye height (1.6 m)."""
+        rows = []
+        for c in range(z.shape[1]):
+            wall = np.flatnonzero((kind[:, c] == 1) & (z[:, c] < 1.6))
+            if wall.size:
+                rows.append(wall[0])
+        return np.array(rows)
+
+    hv, hc = horizon_rows(vert_kind, vert_z), horizon_rows(crop_kind, crop_z)
+    assert hv.max() - hv.min() <= 1  # level horizon on the vertical frame
+    assert hc.max() - hc.min() >= 2  # the landscape's roll tilted it
+    yaw = lambda d: np.degrees(np.arctan2(d[..., 1], d[..., 0]))  # noqa: E731
+    span_v = np.ptp(yaw(vert_d[vert_d.shape[0] // 2]))
+    span_c = np.ptp(yaw(crop_d[crop_d.shape[0] // 2, :]))
+    print(f"horizon rows {np.ptp(hc)} -> {np.ptp(hv)}, horizontal view {span_c:.1f} -> {span_v:.1f} deg")
+    assert span_v > 1.6 * span_c, (span_v, span_c)

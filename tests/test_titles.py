@@ -287,3 +287,21 @@ def test_failed_assembly_keeps_the_old_video_and_leaves_no_temp(tmp_path: Path):
         assemble_video(tmp_path / "nothing", out, fps=6)
     assert e.value.field == "frames"
     assert sorted(p.name for p in out.parent.iterdir()) == ["v.mp4"]
+
+
+def test_threaded_encode_is_byte_identical_under_different_timing(tmp_path: Path):
+    """x264 runs several frame threads: busy textured frames encoded once alone and twice at the same time
+    (different thread timing) give the same bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (180, 320, 3), dtype=np.uint8)
+    frames = []
+    for k in range(30):
+        frames.append(tmp_path / "f" / f"{k:05d}.png")
+        write_png(frames[-1], np.roll(base, 3 * k, axis=1) // 2 + rng.integers(0, 64, base.shape, dtype=np.uint8))
+    assemble_video(frames, tmp_path / "alone.mp4", fps=24)
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(lambda name: assemble_video(frames, tmp_path / name, fps=24), ["a.mp4", "b.mp4"]))
+    digests = {hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("alone.mp4", "a.mp4", "b.mp4")}
+    assert len(digests) == 1

@@ -10,8 +10,8 @@
 * Spherical Video V1 metadata for 360-degree videos (:func:`scenegen.video.writer.inject_spherical_metadata`).
 
 The file appears atomically (temporary file beside it, renamed when complete) and is DETERMINISTIC: the same
-inputs give byte-identical MP4s (``-fflags +bitexact``, ``-flags +bitexact`` for video and audio, one x264 thread,
-no creation time, no metadata copied from the audio file).
+inputs give byte-identical MP4s (``-fflags +bitexact``, ``-flags +bitexact`` for video and audio,
+no creation time, no metadata copied from the audio file, a fixed number of x264 threads).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ __all__ = ["assemble_video", "list_frames", "read_mp4_metadata", "synthetic_comm
 
 _KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 AUDIO_BITRATE = "160k"
+#: x264 encoder threads: a FIXED count (never the machine's core count), so that every machine writes the same
+#: bytes; x264's frame threading is deterministic for a given thread count (it is not with --non-deterministic).
+X264_THREADS = 4
 AUDIO_RATE = 48000
 
 
@@ -112,7 +115,8 @@ def _command(tmp: Path, size: tuple[int, int], fps: float, seconds: float, audio
     if audio is not None:
         cmd += ["-i", str(audio)]
     cmd += ["-map", "0:v:0", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium",
-            "-threads", "1", "-x264-params", "threads=1:lookahead_threads=1:sliced_threads=0"]
+            "-threads", str(X264_THREADS), "-x264-params",
+            f"threads={X264_THREADS}:lookahead_threads=1:sliced_threads=0"]
     if audio is not None:
         fade = min(1.0, seconds / 4.0)
         cmd += ["-map", "1:a:0", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2",
