@@ -305,3 +305,15 @@ def test_threaded_encode_is_byte_identical_under_different_timing(tmp_path: Path
         list(ex.map(lambda name: assemble_video(frames, tmp_path / name, fps=24), ["a.mp4", "b.mp4"]))
     digests = {hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("alone.mp4", "a.mp4", "b.mp4")}
     assert len(digests) == 1
+
+
+def test_frame_folder_takes_numbered_frames_and_refuses_gaps(tmp_path: Path):
+    from scenegen.video.assemble import list_frames
+
+    frames = _frames(tmp_path / "f", 3)
+    Image.new("RGB", (8, 8)).save(tmp_path / "f" / "cover.png")  # not a frame: ignored
+    assert list_frames(tmp_path / "f") == frames
+    frames[1].unlink()
+    with pytest.raises(InputError) as e:
+        list_frames(tmp_path / "f")
+    assert "00001.png is missing" in str(e.value) and e.value.field == "frames"

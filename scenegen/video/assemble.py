@@ -28,6 +28,7 @@ import numpy as np
 import scenegen
 from scenegen.core.errors import InputError, ScenegenError
 from scenegen.core.io import free_bytes, is_disk_full, publish, temp_beside
+from scenegen.video.fonts import split_runs
 from scenegen.video.titles import (
     TourText,
     apply_overlay,
@@ -42,6 +43,7 @@ from scenegen.video.writer import even_size, inject_spherical_metadata, make_eve
 
 __all__ = ["assemble_video", "list_frames", "read_mp4_metadata", "synthetic_comment"]
 
+_FRAME_RE = re.compile(r"^(\d+)\.png$")
 _KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 AUDIO_BITRATE = "160k"
 #: x264 encoder threads: a FIXED count (never the machine's core count), so that every machine writes the same
@@ -64,15 +66,20 @@ def _ffmpeg() -> str:
 
 
 def list_frames(frames: Sequence[Path] | Path) -> list[Path]:
-    """The PNG frames in order: the given list, or a folder's ``*.png`` sorted by name."""
+    """The PNG frames in order: the given list, or a folder's numbered frames ``00000.png``, ``00001.png``, ...
+    (other files are ignored; a gap in the numbering is an InputError naming the missing frame)."""
     if isinstance(frames, (str, Path)):
         folder = Path(frames)
         if not folder.is_dir():
             raise InputError("is not a folder of PNG frames", file=folder, field="frames")
-        out = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png" and not p.name.startswith("."))
-        if not out:
-            raise InputError("holds no PNG frames", file=folder, field="frames")
-        return out
+        numbered = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := _FRAME_RE.match(p.name)))
+        if not numbered:
+            raise InputError("holds no numbered PNG frames (00000.png, 00001.png, ...)", file=folder, field="frames")
+        for k, (i, p) in enumerate(numbered):
+            if i != k:
+                width = len(p.name) - 4
+                raise InputError(f"frame {k:0{width}d}.png is missing", file=folder, field="frames")
+        return [p for _, p in numbered]
     out = [Path(p) for p in frames]
     if not out:
         raise InputError("no frames to assemble", field="frames")
@@ -177,6 +184,8 @@ def assemble_video(frames: Sequence[Path] | Path, out: Path, *, fps: float, text
     total = len(paths) + 2 * n_card
     seconds = total / float(fps)
     language = text.language if text is not None else "en"
+    for cap in sorted({c for c in captions or [] if c}):
+        split_runs(cap, language, bold=True)  # a missing font stops here, before anything is encoded
 
     def stream() -> Iterator[np.ndarray]:
         if cards:
