@@ -317,3 +317,23 @@ def test_frame_folder_takes_numbered_frames_and_refuses_gaps(tmp_path: Path):
     with pytest.raises(InputError) as e:
         list_frames(tmp_path / "f")
     assert "00001.png is missing" in str(e.value) and e.value.field == "frames"
+
+
+@needs_fonts
+def test_long_titles_wrap_inside_the_frame():
+    from scenegen.video.fonts import _NO_LINE_START, fit_lines, line_size, wrap_lines
+
+    lines, size = fit_lines("港が見えるマンション 12階", 92, 908, "ja", True)
+    assert lines == ["港が見えるマンション", "12階"] and 64 <= size < 92  # smaller, broken at the space
+    long = "港が見えるマンションと東京タワーの夜景が楽しめる住まい"
+    lines = wrap_lines(long, 64, 600, "ja", True)
+    assert "".join(lines) == long and len(lines) >= 3
+    assert all(line_size(ln, 64, "ja", True)[0] <= 600 for ln in lines)
+    assert not any(ln[0] in _NO_LINE_START for ln in lines)
+    en = wrap_lines("Harbour View Apartment with a very long name", 40, 300, "en", True)
+    assert " ".join(en) == "Harbour View Apartment with a very long name"
+    assert all(line_size(ln, 40, "en", True)[0] <= 300 for ln in en)
+    card = title_card(TourText(language="ja", title=long), (270, 480))  # a tall frame
+    ink = np.abs(card.astype(int) - card[0, 0].astype(int)).max(axis=2) > 60
+    cols = np.flatnonzero(ink.any(axis=0))
+    assert cols.min() >= 270 * 0.08 - 2 and cols.max() <= 270 * 0.92 + 2

@@ -32,6 +32,7 @@ from scenegen.core.errors import MissingDependencyError
 __all__ = [
     "TextRun",
     "draw_line",
+    "fit_lines",
     "font_for",
     "has_raqm",
     "line_size",
@@ -260,27 +261,58 @@ def draw_line(img: Image.Image, x: float, baseline: float, text: str, size: int,
     return left, int(round(x))
 
 
-def wrap_lines(text: str, size: int, max_width: int, language: str = "en", bold: bool = False) -> list[str]:
-    """``text`` broken into lines no wider than ``max_width`` where possible: at spaces, and between CJK
-    characters (which are written without spaces); a single word wider than the frame stays on its line."""
+# characters a line must not start with (Japanese/Chinese line-breaking rules, kinsoku shori): small kana, the
+# prolonged sound mark, closing brackets and punctuation
+_NO_LINE_START = set("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶー・、。，．：；？！）」』】〕〉》｝〙〗〟’”%)]},.:;!?")
+
+
+def _greedy(tokens: list[str], size: int, max_width: int, language: str, bold: bool) -> list[str]:
     lines: list[str] = []
-    for para in text.splitlines() or [""]:
-        tokens: list[str] = []
-        for word in para.split(" "):
-            if any(script_of(c) == "CJK" for c in word):
-                tokens += [c for c in word] + [" "]
+    cur = ""
+    for tok in tokens:
+        trial = cur + tok
+        if cur.strip() and tok.strip() and line_size(trial.strip(), size, language, bold)[0] > max_width:
+            if tok[0] in _NO_LINE_START and len(cur.rstrip()) > 1 and cur[-1] != " ":
+                lines.append(cur[:-1].strip())  # carry the last character over instead
+                cur = cur[-1] + tok
             else:
-                tokens += [word, " "]
-        cur = ""
-        for tok in tokens[:-1]:
-            trial = cur + tok
-            if cur.strip() and tok != " " and line_size(trial.strip(), size, language, bold)[0] > max_width:
                 lines.append(cur.strip())
                 cur = tok
-            else:
-                cur = trial
-        lines.append(cur.strip())
-    return [ln for ln in lines if ln] or [""]
+        else:
+            cur = trial
+    lines.append(cur.strip())
+    return [ln for ln in lines if ln]
+
+
+def wrap_lines(text: str, size: int, max_width: int, language: str = "en", bold: bool = False,
+               cjk_breaks: bool = True) -> list[str]:
+    """``text`` broken into lines no wider than ``max_width`` where possible: at spaces when that is enough,
+    else also between CJK characters (written without spaces; never before small kana or closing punctuation);
+    a single word wider than the frame stays on its line."""
+    lines: list[str] = []
+    for para in text.splitlines() or [""]:
+        words = [t for w in para.split(" ") for t in (w, " ")][:-1]
+        out = _greedy(words, size, max_width, language, bold)
+        if cjk_breaks and any(line_size(ln, size, language, bold)[0] > max_width for ln in out) and \
+                any(script_of(c) == "CJK" for c in para):
+            chars = [t for w in para.split(" ") for t in ([c for c in w] if any(script_of(c) == "CJK" for c in w)
+                                                          else [w]) + [" "]][:-1]
+            out = _greedy(chars, size, max_width, language, bold)
+        lines += out
+    return lines or [""]
+
+
+def fit_lines(text: str, size: int, max_width: int, language: str = "en", bold: bool = False,
+              min_scale: float = 0.7) -> tuple[list[str], int]:
+    """(lines, size): ``text`` wrapped at spaces at ``size``, or at a smaller size (down to ``min_scale``) when a
+    word does not fit; failing that, broken between CJK characters at the smallest size."""
+    s = size
+    for k in range(4):
+        s = max(6, int(round(size * (1 - (1 - min_scale) * k / 3))))
+        lines = wrap_lines(text, s, max_width, language, bold, cjk_breaks=False)
+        if all(line_size(ln, s, language, bold)[0] <= max_width for ln in lines):
+            return lines, s
+    return wrap_lines(text, s, max_width, language, bold), s
 
 
 def text_block(lines: list[tuple[str, int, bool, tuple[int, ...]]], width: int, language: str,

@@ -25,7 +25,7 @@ from PIL import Image
 
 from scenegen.core.errors import InputError
 from scenegen.core.validate import number, string
-from scenegen.video.fonts import script_of, text_block, wrap_lines
+from scenegen.video.fonts import fit_lines, script_of, text_block, wrap_lines
 
 __all__ = [
     "DISCLAIMERS",
@@ -137,7 +137,10 @@ def _card(lines: list[tuple[str, float, bool, tuple]], text: TourText, size: tup
     margin = int(round(0.08 * w))
     img = Image.new("RGBA", (w, h), BACKGROUND + (255,))
     px = [(t, max(6, int(round(k * unit))), b, c) for t, k, b, c in lines if t]
-    wrapped = [(ln, s, b, c) for t, s, b, c in px for ln in wrap_lines(t, s, w - 2 * margin, text.language, b)]
+    wrapped = []
+    for t, s, b, c in px:
+        lines, s2 = fit_lines(t, s, w - 2 * margin, text.language, b)
+        wrapped += [(ln, s2, b, c) for ln in lines]
     block = text_block(wrapped, w, text.language) if wrapped else None
     logo = _load_logo(Path(text.logo), int(0.5 * w), int(0.2 * h)) if text.logo else None
     gap = int(round(0.05 * unit))
