@@ -337,3 +337,17 @@ def test_long_titles_wrap_inside_the_frame():
     ink = np.abs(card.astype(int) - card[0, 0].astype(int)).max(axis=2) > 60
     cols = np.flatnonzero(ink.any(axis=0))
     assert cols.min() >= 270 * 0.08 - 2 and cols.max() <= 270 * 0.92 + 2
+
+
+def test_odd_frame_sizes_and_bad_audio(tmp_path: Path):
+    frames = _frames(tmp_path / "f", 4, size=(161, 91))
+    r = assemble_video(frames, tmp_path / "odd.mp4", fps=4)
+    assert r["size"] == [162, 92] and probe_video(tmp_path / "odd.mp4")["size"] == (162, 92)
+    bad = tmp_path / "music.mp3"
+    bad.write_bytes(b"ID3 but not really audio" * 10)
+    with pytest.raises(InputError) as e:
+        assemble_video(frames, tmp_path / "odd.mp4", fps=4, audio=bad)
+    assert e.value.field == "audio" and str(bad) in str(e.value)
+    with pytest.raises(InputError) as e:
+        assemble_video(frames, tmp_path / "odd.mp4", fps=4, audio=tmp_path / "missing.wav")
+    assert e.value.field == "audio"

@@ -172,8 +172,8 @@ def assemble_video(frames: Sequence[Path] | Path, out: Path, *, fps: float, text
     paths = list_frames(frames)
     if captions is not None and len(captions) != len(paths):
         raise InputError(f"has {len(captions)} entries for {len(paths)} frames", field="captions")
-    if audio is not None and not Path(audio).is_file():
-        raise InputError("audio file not found", file=audio, field="audio")
+    if audio is not None:
+        _check_audio(Path(audio))
     first = read_png(paths[0])
     if first is None:
         raise InputError("is not a readable PNG frame", file=paths[0], field="frames")
@@ -246,6 +246,17 @@ def assemble_video(frames: Sequence[Path] | Path, out: Path, *, fps: float, text
             Path(err_file.name).unlink(missing_ok=True)
     return {"frames": total, "seconds": seconds, "tour_frames": len(paths), "card_frames": 2 * n_card,
             "size": [size[0], size[1]]}
+
+
+def _check_audio(audio: Path) -> None:
+    """InputError naming the file unless it exists and ffmpeg decodes an audio stream from it."""
+    if not audio.is_file():
+        raise InputError("audio file not found", file=audio, field="audio")
+    res = subprocess.run([_ffmpeg(), "-nostdin", "-v", "error", "-i", str(audio), "-map", "0:a:0", "-t", "0.2",
+                          "-f", "null", "-"], capture_output=True, check=False)
+    if res.returncode != 0:
+        first = next((ln.strip() for ln in res.stderr.decode("utf-8", "replace").splitlines() if ln.strip()), "")
+        raise InputError(f"is not an audio file ffmpeg can read ({first[:100]})", file=audio, field="audio")
 
 
 def _read_err(f) -> str:
