@@ -162,8 +162,6 @@ def test_360_is_level_and_carries_spherical_metadata(tmp_path: Path):
 def _room_hits(c2w: np.ndarray, fov: float, name: str, scale: float = 0.1):
     """Per pixel of one frame of format ``name``: which surface of a 8 x 6 x 2.6 m room its ray hits first
     (0 floor, 1 wall, 2 ceiling) and the hit height; rays from the renderer's own cameras."""
-    import torch
-
     spec = PathSpec([Keyframe.from_c2w(c2w, fov=fov, hold=1.0)], width=1920, height=1080, fps=1)
     p = format_path(spec, "landscape" if name == "landscape-crop" else name, scale=scale)
     cams = cameras_from_spec(p).cameras

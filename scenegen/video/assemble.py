@@ -117,7 +117,8 @@ def _command(tmp: Path, size: tuple[int, int], fps: float, seconds: float, audio
     w, h = size
     rate = Fraction(fps).limit_denominator(100000)
     cmd = [_ffmpeg(), "-y", "-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-filter_threads", "1",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", f"{rate.numerator}/{rate.denominator}",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+           "-framerate", f"{rate.numerator}/{rate.denominator}",
            "-i", "pipe:0"]
     if audio is not None:
         cmd += ["-i", str(audio)]

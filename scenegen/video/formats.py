@@ -164,7 +164,8 @@ def reframe_keyframe(kf: Keyframe, src_aspect: float, dst_aspect: float, up=(0.0
 
     Keeps the horizontal field of view where the vertical one stays within ``max_vfov`` (never narrower than
     the source's vertical one), removes roll, and re-aims the pitch to the one nearest :data:`TARGET_PITCH` that
-    still contains the source view's vertical extent (see the module notes). Wider targets keep the vertical field of view.
+    still contains the source view's vertical extent (see the module notes). Wider targets keep the vertical
+    field of view.
     """
     u = np.asarray(up, dtype=np.float64)
     u = u / np.linalg.norm(u)
