@@ -152,6 +152,7 @@ def test_missing_font_is_one_line_naming_language_and_package(monkeypatch):
     assert "'ja'" in msg and "fonts-noto-cjk" in msg and "\n" not in msg
 
 
+@needs_fonts
 def test_disclaimer_on_by_default_translated_and_optional():
     assert disclaimer_line(TourText()) == "Computer-generated walkthrough"
     assert disclaimer_line(TourText(language="de")) == DISCLAIMERS["de"]
@@ -165,6 +166,7 @@ def test_disclaimer_on_by_default_translated_and_optional():
     assert diff[-40:].sum() > 20 and diff[:120].sum() == 0  # only the bottom line differs
 
 
+@needs_fonts
 def test_logo_on_card_and_bad_logo(tmp_path: Path):
     logo = tmp_path / "logo.png"
     Image.new("RGB", (40, 20), (230, 30, 30)).save(logo)
