@@ -64,55 +64,46 @@ def split_site(V: np.ndarray, F: np.ndarray, FP: np.ndarray, names: list[str]) -
     cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     area2 = np.linalg.norm(cross, axis=1)
     area = np.bincount(lab, area2, k)
+    nfaces = np.bincount(lab, minlength=k).astype(np.float64)
     flat = np.bincount(lab, np.abs(cross[:, 2]), k) / np.maximum(area, 1e-30)  # area-weighted |n_z|
     piece_part = np.zeros(k, dtype=np.int64)
     piece_part[lab] = FP
     kind = np.array([""] * k, dtype=object)
     alive = np.ones(k, dtype=bool)
     xy = lambda a, b: float(np.max(b[:2] - a[:2]))  # noqa: E731  (footprint width)
-    for _ in range(8):  # peel the largest enclosing piece while there is one
+    for _ in range(4):  # sky domes and shells around everything: the largest piece, enclosing all the others
         idx = np.nonzero(alive)[0]
         if len(idx) < 2:
             break
         big = idx[np.argmax([xy(lo[i], hi[i]) for i in idx])]
         rest = idx[idx != big]
         rlo, rhi = lo[rest].min(0), hi[rest].max(0)
-        c = (rlo + rhi) / 2
-        if xy(lo[big], hi[big]) < 2.0 * max(xy(rlo, rhi), 1e-12) or not np.all((lo[big][:2] <= c[:2]) & (c[:2] <= hi[big][:2])):
+        if not (np.all(lo[big] <= rlo) and np.all(hi[big] >= rhi) and xy(lo[big], hi[big]) >= 2.0 * xy(rlo, rhi)
+                and (hi[big][2] - lo[big][2]) >= 1.5 * (rhi[2] - rlo[2])):
             break
-        encloses = np.all(lo[big] <= rlo) and np.all(hi[big] >= rhi) and (hi[big][2] - lo[big][2]) >= 1.5 * (rhi[2] - rlo[2])
-        if encloses:
-            kind[big] = "sky dome or enclosing shell"
-        elif flat[big] > 0.9:
-            kind[big] = "ground plane"
-        elif flat[big] > 0.6:
-            kind[big] = "terrain"
-        else:
-            break
+        kind[big] = "sky dome or enclosing shell"
         alive[big] = False
-    # far-away context: pieces outside the main cluster of what is left, with a wide gap
-    idx = np.nonzero(alive)[0]
-    if len(idx) > 1:
-        blo, bhi = lo[idx].min(0), hi[idx].max(0)
-        n = 128
-        cell = max(xy(blo, bhi), 1e-12) / n
-        grid_lab = np.zeros(len(idx), dtype=np.int64)
-        occ = np.zeros((n + 2, n + 2), dtype=bool)
-        ij_lo = np.clip(((lo[idx, :2] - blo[:2]) / cell).astype(int), 0, n + 1)
-        ij_hi = np.clip(((hi[idx, :2] - blo[:2]) / cell).astype(int), 0, n + 1)
-        for a, b in zip(ij_lo, ij_hi):
-            occ[a[0]:b[0] + 1, a[1]:b[1] + 1] = True
-        labels, nl = ndimage.label(ndimage.binary_dilation(occ, iterations=2))
-        if nl > 1:
-            grid_lab = labels[ij_lo[:, 0], ij_lo[:, 1]]
-            weight = np.bincount(grid_lab, area[idx], nl + 1)
-            main = int(np.argmax(weight[1:]) + 1)
-            m = grid_lab == main
-            mlo, mhi = lo[idx[m]].min(0), hi[idx[m]].max(0)
-            size = xy(mlo, mhi)
-            gap = np.maximum(np.maximum(mlo[:2] - hi[idx, :2], lo[idx, :2] - mhi[:2]), 0).max(1)
-            far = (~m) & (gap > 0.5 * size)
-            kind[idx[far]] = "far-away context"
+    # the building: the main cluster of the upright geometry (walls, furniture; not wide flat pieces)
+    flatish = alive & (flat > 0.6)
+    upright = np.nonzero(alive & ~flatish)[0]
+    if len(upright):
+        flat_idx = np.nonzero(flatish)[0]
+        if len(flat_idx):  # the middle of the widest flat piece (the site), else of everything
+            w = flat_idx[np.argmax([xy(lo[i], hi[i]) for i in flat_idx])]
+            centre = (lo[w] + hi[w]) / 2
+        else:
+            centre = (lo[alive].min(0) + hi[alive].max(0)) / 2
+        main, size = _main_cluster(lo[upright], hi[upright], nfaces[upright], centre)
+        mlo, mhi = lo[upright[main]].min(0), hi[upright[main]].max(0)
+        c = (mlo + mhi) / 2
+        for i in np.nonzero(flatish)[0]:  # ground planes and terrain: much wider than the building, under it
+            if xy(lo[i], hi[i]) >= 2.0 * size and np.all((lo[i][:2] <= c[:2]) & (c[:2] <= hi[i][:2])) \
+                    and lo[i][2] <= mlo[2] + 0.1 * (mhi[2] - mlo[2]):
+                kind[i] = "ground plane" if flat[i] > 0.9 else "terrain"
+        # far-away context: anything else with a gap to the building wider than half the building
+        cand = np.nonzero(alive & (kind == ""))[0]
+        gap = np.maximum(np.maximum(mlo[:2] - hi[cand, :2], lo[cand, :2] - mhi[:2]), 0).max(1)
+        kind[cand[gap > 0.5 * size]] = "far-away context"
     site_piece = kind != ""
     drop_piece = kind == "sky dome or enclosing shell"
     found: dict[tuple[str, str], list] = {}
@@ -122,6 +113,33 @@ def split_site(V: np.ndarray, F: np.ndarray, FP: np.ndarray, names: list[str]) -
         box[0], box[1] = np.minimum(box[0], lo[i]), np.maximum(box[1], hi[i])
     report = [{"part": p, "kind": kd, "size": (b[1] - b[0]).tolist()} for (p, kd), b in found.items()]
     return site_piece[lab], drop_piece[lab], report
+
+
+def _main_cluster(lo: np.ndarray, hi: np.ndarray, detail: np.ndarray, centre: np.ndarray,
+                  n: int = 128) -> tuple[np.ndarray, float]:
+    """Pieces (bounds lo/hi (K, 3)) of the building: clusters of footprints that touch or nearly touch (on a
+    128-cell grid over them all); the building is the most detailed (``detail``: faces per piece) of them, or of
+    those at least half as detailed, the one nearest ``centre`` (the middle of the site: massing blocks around a
+    building are simple). Returns (mask (K,), the cluster's footprint width)."""
+    blo, bhi = lo.min(0), hi.max(0)
+    cell = max(float(np.max(bhi[:2] - blo[:2])), 1e-12) / n
+    ij_lo = np.clip(((lo[:, :2] - blo[:2]) / cell).astype(int), 0, n)
+    ij_hi = np.clip(((hi[:, :2] - blo[:2]) / cell).astype(int), 0, n)
+    occ = np.zeros((n + 1, n + 1), dtype=bool)
+    for a, b in zip(ij_lo, ij_hi):
+        occ[a[0]:b[0] + 1, a[1]:b[1] + 1] = True
+    labels, nl = ndimage.label(ndimage.binary_dilation(occ, iterations=2))
+    lab = labels[ij_lo[:, 0], ij_lo[:, 1]]
+    weight = np.bincount(lab, detail, nl + 1)
+    best, main = np.inf, 0
+    for c in range(1, nl + 1):
+        if weight[c] >= 0.5 * weight[1:].max():
+            cc = (lo[lab == c].min(0) + hi[lab == c].max(0)) / 2
+            d = float(np.linalg.norm(cc[:2] - centre[:2]))
+            if d < best:
+                best, main = d, c
+    m = lab == main
+    return m, float(np.max(hi[m, :2].max(0) - lo[m, :2].min(0)))
 
 
 class Probe:
