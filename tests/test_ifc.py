@@ -85,3 +85,16 @@ def test_ifc_one_dataset_per_storey(house, tmp_path, capsys):
     assert main(["generate", "--mesh", str(house), "--output", str(tmp_path / "bad"), "--storey", "Attic", *SMALL]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--storey" in err[0] and "Ground Floor" in err[0], err
+
+
+def test_tour_through_an_ifc_storey_visits_its_named_rooms(house):
+    from scenegen.paths.planner import auto_walkthrough
+    from scenegen.paths.volume import SceneVolume
+
+    scene, rep = load_model_scene(house, storey="Ground Floor")
+    assert scene.room_names == ["Kitchen", "Living Room"]
+    vol = SceneVolume.from_mesh(scene, voxel=0.08, bounds=scene.aabb)
+    pos = np.array([k.position for k in auto_walkthrough(vol, fps=5, width=64, height=48).keyframes])
+    for r in rep["rooms"]:
+        b = np.asarray(r["box"])
+        assert np.all((pos >= b[0]) & (pos <= b[1]), axis=1).sum() >= 5, r["name"]

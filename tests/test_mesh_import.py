@@ -197,3 +197,20 @@ def test_ply_vertex_colours_are_kept(tmp_path):
     scene, rep = load_model_scene(tmp_path / "room.ply")
     assert rep["colour_sources"] == {"vertex colours": 1} and scene.vertex_colors is not None
     assert np.ptp(scene.vertex_colors[:, 0]) > 0.3
+
+
+def test_tour_through_an_imported_interior_visits_its_rooms(tmp_path):
+    """The tour planner, run over the imported flat's occupancy (the mesh voxelised over the building, as a trained
+    field's would be), walks through both rooms the import found and named in the dataset."""
+    from scenegen.paths.planner import auto_walkthrough
+    from scenegen.paths.volume import SceneVolume
+
+    parts = dict(mf.flat_parts())
+    parts["ground"] = mf.ground_plane(200.0)
+    scene, rep = load_model_scene(mf.write_obj(tmp_path, parts))
+    vol = SceneVolume.from_mesh(scene, voxel=0.08, bounds=scene.aabb)
+    spec = auto_walkthrough(vol, fps=5, width=64, height=48)
+    pos = np.array([k.position for k in spec.keyframes])
+    assert len(rep["rooms"]) == 2
+    for r in rep["rooms"]:
+        assert _inside(pos, r["box"]).sum() >= 5, r["name"]
