@@ -3,6 +3,8 @@ ceiling slabs, furniture) in any unit, optionally on a large ground plane."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import trimesh
 
@@ -29,17 +31,13 @@ def _wall_x(x0, x1, y, holes=()):
 
 
 def _wall_y(y0, y1, x, holes=()):
-    return [m.apply_transform(_swap(x)) or m for m in _wall_x(y0, y1, 0.0, holes)]
-
-
-def _swap(x):
-    m = np.zeros((4, 4))
-    m[0, 1] = 1.0  # x' = y (+ x offset)
-    m[1, 0] = 1.0  # y' = x
-    m[2, 2] = 1.0
-    m[3, 3] = 1.0
-    m[0, 3] = x
-    return m
+    """A wall along y at x (thickness T): the wall along x, mirrored across the diagonal and moved to x."""
+    swap = np.array([[0.0, 1, 0, x], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    out = []
+    for m in _wall_x(y0, y1, 0.0, holes):
+        m.apply_transform(swap)  # a reflection: trimesh flips the windings back so normals stay outward
+        out.append(m)
+    return out
 
 
 def flat_parts():
@@ -64,22 +62,18 @@ def ground_plane(size=200.0):
     return g, (0.35, 0.55, 0.25)
 
 
-def write_obj(folder, parts: dict, scale: float = 1.0, y_up: bool = True, name="flat") -> "Path":
+def write_obj(folder, parts: dict, scale: float = 1.0, y_up: bool = True, name="flat") -> Path:
     """An OBJ + MTL (one material per part with only a Kd colour); scaled by ``scale`` (1000: millimetres)."""
-    from pathlib import Path
-
     folder = Path(folder)
     obj, mtl, off = [f"mtllib {name}.mtl"], [], 1
     for pname, (mesh, rgb) in parts.items():
         v = np.asarray(mesh.vertices) * scale
-        if y_up:  # OBJ convention: +Y up
+        if y_up:  # OBJ convention: +Y up (a rotation about x: the windings stay as they are)
             v = v[:, [0, 2, 1]] * [1, 1, -1]
         obj.append(f"o {pname}")
         obj.append(f"usemtl mat_{pname}")
         obj += [f"v {a:.6f} {b:.6f} {c:.6f}" for a, b, c in v]
         faces = np.asarray(mesh.faces)
-        if y_up:
-            faces = faces[:, ::-1] if False else faces
         obj += [f"f {a + off} {b + off} {c + off}" for a, b, c in faces]
         off += len(v)
         mtl += [f"newmtl mat_{pname}", f"Kd {rgb[0]:.4f} {rgb[1]:.4f} {rgb[2]:.4f}", ""]

@@ -274,7 +274,11 @@ def generate(
     labels = []
     plan = None
     if mesh is not None:
-        scene, report = load_model_scene(mesh, up=up, units=units, seed=seed, storey=storey)
+        if progress:
+            with console.status(f"reading {Path(mesh).name}: site, units, rooms, materials"):
+                scene, report = load_model_scene(mesh, up=up, units=units, seed=seed, storey=storey)
+        else:
+            scene, report = load_model_scene(mesh, up=up, units=units, seed=seed, storey=storey)
         for line in report["warnings"]:
             console.print(f"[yellow]warning:[/] {line}")
         _prepare_output(out, overwrite)

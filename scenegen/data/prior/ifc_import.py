@@ -125,7 +125,7 @@ def read_ifc(path: str | Path, storey: str | None = None):
     except Exception as e:  # geometry kernel failures on a broken file
         raise InputError(f"cannot triangulate the IFC geometry: {' '.join(str(e).split())[:160]}", file=p,
                          field="--mesh") from None
-    parts, spaces = [], []
+    parts, spaces, order = [], [], []
     container_of = ios.util.element.get_container
     while ok:
         shape = it.get()
@@ -143,7 +143,7 @@ def read_ifc(path: str | Path, storey: str | None = None):
                     keep = sname == storeys[pick][0] if sname is not None else (lo_z - 0.05 <= z0 < hi_z - 0.05)
             if keep and cls == "IfcSpace":
                 name = str(el.LongName or el.Name or f"space {len(spaces) + 1}")
-                spaces.append(Space(name, v, fc, sname, {"ifc_name": str(el.Name or "")}))
+                spaces.append(Space(name, v, fc, sname, {"ifc_name": str(el.Name or ""), "id": int(el.id())}))
             elif keep and cls not in _SKIP:
                 styles = [_style(m) for m in mats] or [(NEUTRAL.copy(), 0.0)]
                 mid = np.clip(mid if len(mid) == len(fc) else np.zeros(len(fc), np.int64), 0, len(styles) - 1)
@@ -156,8 +156,12 @@ def read_ifc(path: str | Path, storey: str | None = None):
                         look = Look(face_rgb=rgb[sel], glass=is_glass, source="material" if mats else "none",
                                     material=",".join(sorted({str(m.name) for m in mats}))[:80])
                         parts.append(ModelPart(label + (" glazing" if is_glass else ""), v, fc[sel], look, cls, sname))
+                        order.append((int(el.id()), is_glass))
         if not it.next():
             break
+    # the iterator runs in threads: its order varies, the dataset must not (same file, same seed, same dataset)
+    parts = [parts[i] for i in sorted(range(len(parts)), key=lambda i: order[i])]
+    spaces.sort(key=lambda sp: (round(float(sp.vertices[:, 2].min()), 2), sp.name, sp.extra["id"]))
     extra = {"storeys": [{"name": n, "elevation_m": round(z, 3)} for n, z, _ in storeys],
              "storey": storeys[pick][0] if pick is not None else "all (whole building)",
              "spaces": len(spaces)}

@@ -148,7 +148,7 @@ def build_model_scene(parts: list[ModelPart], up: str = "auto", units: str = "au
         warnings.append(f"the building is only {float(np.max(bhi - blo)) * s:.3g} m across in {units}: pass --units "
                         "if it is not to scale")
     keep = ~drop
-    F_keep, FP_keep, site_keep = F[keep], FP[keep], site[keep]
+    F_keep, FP_keep = F[keep], FP[keep]
     levels = probe.levels(s)  # floors (z, clear height) in metres, before the shift
     # centred on the building, its lowest floor at z = 0 (the building's bottom when no floor was found)
     shift = np.array([-(blo[0] + bhi[0]) / 2 * s, -(blo[1] + bhi[1]) / 2 * s, -(levels[0][0] if levels else blo[2] * s)])
