@@ -101,6 +101,17 @@ def test_flat_in_millimetres_without_ground(tmp_path, scale, units):
     assert rep2["units"] == "m" and rep2["units_reason"] == "given with --units"
 
 
+def test_flat_without_ceilings_is_still_an_interior(tmp_path):
+    """Models cut open at the top (no ceilings, as plans are often modelled) on a ground plane, in millimetres."""
+    parts = dict(mf.flat_parts())
+    parts.pop("ceiling")
+    g, c = mf.ground_plane(150.0)
+    parts["ground"] = (g, c)
+    _, rep = load_model_scene(mf.write_obj(tmp_path, parts, scale=1000.0))
+    assert rep["units"] == "mm" and rep["interior"] and len(rep["rooms"]) == 2
+    assert [s["kind"] for s in rep["site"]] == ["ground plane"]
+
+
 def test_exterior_only_models_are_seen_from_outside(tmp_path):
     block = trimesh.creation.box(extents=[12.0, 9.0, 7.5])  # a closed building block, +Z up (PLY)
     block.export(tmp_path / "block.ply")

@@ -61,7 +61,7 @@ class GenerateConfig:
         v.output_dir(self.output, "--output")
         if self.storey is not None:
             if self.mesh is None or Path(self.mesh).suffix.lower() != ".ifc":
-                raise InputError("--storey applies to IFC models (--mesh model.ifc) only", field="--storey")
+                raise InputError("only for IFC models (--mesh model.ifc)", field="--storey")
             if not str(self.storey).strip():
                 raise InputError("give a storey name, an index (0 = lowest) or all", field="--storey")
         return self

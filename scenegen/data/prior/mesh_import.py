@@ -149,7 +149,9 @@ def build_model_scene(parts: list[ModelPart], up: str = "auto", units: str = "au
                         "if it is not to scale")
     keep = ~drop
     F_keep, FP_keep = F[keep], FP[keep]
-    levels = probe.levels(s)  # floors (z, clear height) in metres, before the shift
+    # floors (z, clear height) in metres, before the shift; none when the model has no ceilings to measure (the
+    # gaps under door and window heads are not storeys)
+    levels = probe.levels(s) if probe.storey_height()[1] >= 0.25 else []
     # centred on the building, its lowest floor at z = 0 (the building's bottom when no floor was found)
     shift = np.array([-(blo[0] + bhi[0]) / 2 * s, -(blo[1] + bhi[1]) / 2 * s, -(levels[0][0] if levels else blo[2] * s)])
     V = V * s + shift
