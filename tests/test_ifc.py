@@ -77,6 +77,13 @@ def test_ifc_one_dataset_per_storey(house, tmp_path, capsys):
         eyes = _eyes(out / folder)
         assert np.all(eyes[:, 2] < 2.8)  # every camera on its own storey (each storey's floor at z = 0)
         assert rep["storey"] in (STOREYS[0][0], STOREYS[1][0])
+    # `scenegen report` rebuilds the ground truth of a storey's dataset from the model: that storey only
+    from types import SimpleNamespace
+
+    from scenegen.pipelines.report import ground_truth_scene
+
+    gt = ground_truth_scene(SimpleNamespace(data=str(out / "storey_first_floor")))
+    assert gt.room_names == list(STOREYS[1][2])
     # one storey by name or by index; a storey that is not there is one line, exit 2
     assert main(["generate", "--mesh", str(house), "--output", str(tmp_path / "one"), "--storey", "first floor",
                  *SMALL]) == 0

@@ -4,11 +4,13 @@ Architects' exports carry more than the building: a ground plane or terrain unde
 it, neighbouring blocks far away. Judged on the whole bounding box, a 12 m flat on a 200 m ground plane looks like
 a 2 m model in centimetres. So, in the model's own units (+Z up already):
 
-1. **Site geometry** (:func:`split_site`), per connected piece of each part: a piece whose footprint is more than
-   twice as wide as everything else together and that is mostly horizontal (a ground plane, terrain) or encloses
-   everything (a sky dome, a surrounding box) is site, peeled off one at a time, largest first; then pieces far
-   from the main cluster of geometry (a gap wider than half the cluster) are far-away context. Ground and
-   context stay in the pictures; sky domes are left out (the synthesiser draws its own sky).
+1. **Site geometry** (:func:`split_site`), per connected piece of each part: a piece that encloses all the others
+   and is twice as wide (a sky dome, a surrounding box) is left out (the synthesiser draws its own sky). The
+   building is the most detailed cluster of upright pieces (walls, furniture: not wide flat ones) whose
+   footprints touch, the one nearest the site's middle among comparable ones (massing blocks around a building
+   are simple). Mostly horizontal pieces at least twice as wide as the building, under it, are ground planes or
+   terrain; pieces with a gap to the building wider than half of it are far-away context. Ground and context
+   stay in the pictures.
 2. **Units** (:func:`judge_units`): vertical probes through the building list every surface they cross; the gaps
    between a surface facing up (a floor) and the next one facing down (a ceiling) are clear storey heights. Their
    median, read as metres / centimetres / millimetres (or feet / inches when no metric reading fits), must be a
