@@ -86,10 +86,13 @@ def _cmd_generate(cfg) -> int:
 
     console = Console(stderr=True)
     res = generate(cfg, console=console)
+    for st in res.storeys:
+        console.print(f"  storey dataset: {st.output} ({', '.join(st.rooms) or 'no rooms'})")
     console.print(f"wrote {res.views} training + {res.test_views} test views with depth in {res.seconds:.0f} s -> "
-                  f"{res.transforms}")
+                  f"{res.transforms if not res.storeys else res.output}")
     console.print(f"  plan: {res.plan}" + (f"   spec: {res.spec} (edit, then --spec)" if res.spec else ""))
-    console.print(f"  train: scenegen train --data {res.output} --output runs/{res.output.name}")
+    data = res.storeys[0].output if res.storeys else res.output
+    console.print(f"  train: scenegen train --data {data} --output runs/{data.name}")
     return 0
 
 

@@ -6,18 +6,21 @@ The work is :func:`scenegen.data.prior.generate.generate`; this module holds the
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 from scenegen.core import validate as v
+from scenegen.core.errors import InputError
 from scenegen.core.ownership import OwnedDir
 from scenegen.data.prior import generate as prior
+from scenegen.data.prior.ifc_import import storey_names
 
 
 @dataclass
 class GenerateConfig:
-    """Make a posed dataset from a text brief, an edited scene spec, or your own 3D model (glTF/OBJ/PLY/STL)."""
+    """Make a posed dataset from a text brief, an edited scene spec, or your own 3D model (glTF/OBJ/PLY/STL/IFC)."""
 
     output: Path
     """Dataset folder to write (transforms.json, images/, depth/, spec.json, plan.png)."""
@@ -27,7 +30,8 @@ class GenerateConfig:
     spec: Optional[Path] = None
     """A scene spec JSON (the spec.json an earlier run wrote, edited)."""
     mesh: Optional[Path] = None
-    """Your model: .glb, .gltf, .obj, .ply, .stl (metres; other units are detected and converted)."""
+    """Your model: .glb, .gltf, .obj (+.mtl), .ply, .stl, .off or .ifc (units, up axis, site geometry, rooms and
+    materials are detected; see model_report.json)."""
     seed: int = 0
     """Seed of the furniture details, textures and cameras (same seed, same dataset)."""
     views: int = 100
@@ -39,7 +43,10 @@ class GenerateConfig:
     up: Literal["auto", "+z", "-z", "+y", "-y", "+x", "-x"] = "auto"
     """Up axis of --mesh (auto: glTF is +Y up by its standard; others are guessed from the model's shape)."""
     units: Literal["auto", "m", "cm", "mm", "ft", "in"] = "auto"
-    """Units of --mesh (auto: a building-sized model in metres is kept; 100x or 1000x too large is cm / mm)."""
+    """Units of --mesh (auto: from the building's storey height, site geometry left out; IFC carries its own)."""
+    storey: Optional[str] = None
+    """IFC --mesh only: a storey name or index (0 = lowest) for that storey alone, or "all" for one dataset per
+    storey in OUTPUT/storey_<name>/ (default: the whole building in one dataset)."""
     overwrite: bool = False
     """Replace an existing dataset in --output."""
     progress: bool = True
@@ -52,6 +59,11 @@ class GenerateConfig:
         v.flag_number(self.height, "--height", lo=16, hi=4096, whole=True)
         v.flag_number(self.fov, "--fov", lo=0, hi=179, open_lo=True)
         v.output_dir(self.output, "--output")
+        if self.storey is not None:
+            if self.mesh is None or Path(self.mesh).suffix.lower() != ".ifc":
+                raise InputError("only for IFC models (--mesh model.ifc)", field="--storey")
+            if not str(self.storey).strip():
+                raise InputError("give a storey name, an index (0 = lowest) or all", field="--storey")
         return self
 
 
@@ -77,6 +89,8 @@ class GenerateResult:
     """The built :class:`scenegen.data.synth.SynthScene`."""
     floor_plan: Any = field(default=None, repr=False)
     """The generated floor plan (rooms, openings) of a brief or spec; None for a model."""
+    storeys: list["GenerateResult"] = field(default_factory=list)
+    """--storey all: the dataset of each storey (OUTPUT/storey_<name>/), lowest first."""
 
 
 def generate(cfg: GenerateConfig, console=None, *, test_views: int | None = None, generator: str = "scenegen generate",
@@ -84,11 +98,18 @@ def generate(cfg: GenerateConfig, console=None, *, test_views: int | None = None
     """Run ``scenegen generate``. ``test_views`` (default about one in eight, at least 2), ``generator`` and
     ``extra_metadata`` (added to transforms.json's metadata) serve pipelines that compose this one (the demo)."""
     cfg.validate()
+    if cfg.storey is not None and str(cfg.storey).strip().lower() == "all":
+        return _generate_storeys(cfg, console, test_views=test_views, generator=generator,
+                                 extra_metadata=extra_metadata)
     _claim_output(Path(cfg.output))
     s = prior.generate(cfg.output, prompt=cfg.prompt, spec=cfg.spec, mesh=cfg.mesh, seed=cfg.seed, views=cfg.views,
                        width=cfg.width, height=cfg.height, fov=cfg.fov, up=cfg.up, units=cfg.units,
-                       overwrite=cfg.overwrite, progress=cfg.progress, console=console, test_views=test_views,
-                       generator=generator, extra_metadata=extra_metadata)
+                       storey=cfg.storey, overwrite=cfg.overwrite, progress=cfg.progress, console=console,
+                       test_views=test_views, generator=generator, extra_metadata=extra_metadata)
+    return _result(s)
+
+
+def _result(s: dict) -> GenerateResult:
     return GenerateResult(
         output=Path(s["output"]),
         transforms=Path(s["transforms"]),
@@ -104,6 +125,38 @@ def generate(cfg: GenerateConfig, console=None, *, test_views: int | None = None
         scene=s.get("scene"),
         floor_plan=s.get("floor_plan"),
     )
+
+
+def storey_folder(name: str, index: int) -> str:
+    """The dataset folder of a storey under --output: ``storey_<name>`` (letters, digits, '-' and '_' kept)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip()).strip("_").lower()
+    return f"storey_{slug or index}"
+
+
+def _generate_storeys(cfg: GenerateConfig, console, **kw) -> GenerateResult:
+    """--storey all: one dataset per storey, OUTPUT/storey_<name>/, lowest first."""
+    names = storey_names(cfg.mesh)
+    if not names:
+        raise InputError("the IFC file has no storeys (IfcBuildingStorey)", file=cfg.mesh, field="--storey")
+    folders = [storey_folder(n, i) for i, n in enumerate(names)]
+    if len(set(folders)) < len(folders):  # two storeys with the same name: number them all
+        folders = [f"storey_{i}_{f[len('storey_'):]}" for i, f in enumerate(folders)]
+    OwnedDir.open(Path(cfg.output), "storeys", field="--output")
+    results = []
+    for i, (name, folder) in enumerate(zip(names, folders)):
+        sub = Path(cfg.output) / folder
+        _claim_output(sub)
+        if console is not None:
+            console.print(f"storey {i} {name!r} -> {sub}")
+        s = prior.generate(sub, mesh=cfg.mesh, seed=cfg.seed, views=cfg.views, width=cfg.width, height=cfg.height,
+                           fov=cfg.fov, up=cfg.up, units=cfg.units, storey=str(i), overwrite=cfg.overwrite,
+                           progress=cfg.progress, console=console, **kw)
+        results.append(_result(s))
+    first = results[0]
+    return GenerateResult(output=Path(cfg.output), transforms=first.transforms, plan=first.plan,
+                          views=sum(r.views for r in results), test_views=sum(r.test_views for r in results),
+                          seconds=sum(r.seconds for r in results), model_report=first.model_report,
+                          rooms=[n for r in results for n in r.rooms], storeys=results)
 
 
 # What a dataset folder written by `generate` holds at its top level.

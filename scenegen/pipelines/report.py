@@ -100,11 +100,13 @@ def ground_truth_scene(run_scene: RunScene):
     if rep.is_file() and tf.is_file():
         try:
             r = json.loads(rep.read_text())
-            src = json.loads(tf.read_text()).get("metadata", {}).get("source_model")
+            meta = json.loads(tf.read_text()).get("metadata", {})
+            src = meta.get("source_model")
         except (OSError, ValueError):
             return None
         if src and Path(src).is_file():
-            scene, _ = load_model_scene(src, up=r.get("up_axis", "auto"), units=r.get("units", "auto"))
+            scene, _ = load_model_scene(src, up=r.get("up_axis", "auto"), units=r.get("units", "auto"),
+                                        storey=meta.get("storey"))
             return scene
     return None
 

@@ -23,6 +23,7 @@ from scenegen.core.io import atomic_write_text, write_png
 from scenegen.data.prior.brief import DEFAULT_BRIEF, parse_brief
 from scenegen.data.prior.build import build_scene
 from scenegen.data.prior.mesh_import import load_model_scene
+from scenegen.data.prior.model_rooms import model_free_mask
 from scenegen.data.prior.spec import SceneSpec
 from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, import_open3d, synthesize_dataset
 
@@ -36,8 +37,24 @@ def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int =
                  clearance: float = 0.3):
     """``n`` PINHOLE cameras spread over the rooms (in proportion to floor area, at least 6 a room), at three
     heights (1.0, 1.5 and 1.9 m above the floor, cycled), each looking at a point of its own room 1 m or more
-    away (walls, corners, furniture) with a pitch between -40 and +15 degrees. Returns :class:`Cameras`."""
+    away (walls, corners, furniture) with a pitch between -40 and +15 degrees. Returns :class:`Cameras`.
+
+    An imported model's rooms (``scene.room_cells``) place their eyes over their own free floor cells and test
+    free space by rays and distances (its meshes need not be closed)."""
     rng = np.random.default_rng(seed)
+    cells_of = scene.room_cells
+
+    def free(pts, clearance_m):
+        if cells_of is not None:
+            return model_free_mask(scene.raycaster(), pts, clearance_m)
+        return free_space_mask(scene, pts, clearance_m)
+
+    def draw(bi, lo, hi, k):
+        if cells_of is not None and len(cells_of[bi]):
+            xy = cells_of[bi][rng.integers(len(cells_of[bi]), size=k)] + rng.uniform(-0.1, 0.1, (k, 2))
+            return np.concatenate([xy, np.zeros((k, 1))], 1)
+        return rng.uniform([lo[0], lo[1], 0], [hi[0], hi[1], 0], size=(k, 3))
+
     boxes = scene.room_boxes
     areas = np.array([max(0.5, float(np.prod(b[1, :2] - b[0, :2]))) for b in boxes])
     k = len(boxes)
@@ -59,15 +76,19 @@ def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int =
         for _ in range(60):
             if len(eyes) >= m:
                 break
-            cand = rng.uniform([lo[0], lo[1], 0], [hi[0], hi[1], 0], size=(max(8 * m, 32), 3))
+            cand = draw(bi, lo, hi, max(8 * m, 32))
             cand[:, 2] = zs[(len(eyes) + np.arange(len(cand))) % len(zs)]
-            ok = free_space_mask(scene, cand, clearance)
+            ok = free(cand, clearance)
             if scene.rooms is None:  # a model without room boxes: keep points enclosed by it (not outside)
                 ok &= _enclosed(scene, cand)
             eyes.extend(cand[ok][: m - len(eyes)])
         if len(eyes) < m:  # a cramped room: relax the clearance
-            cand = rng.uniform(lo + [0.15, 0.15, 0.8], hi - [0.15, 0.15, 0.6], size=(64 * max(m, 1), 3))
-            ok = free_space_mask(scene, cand, 0.12)
+            if cells_of is not None:
+                cand = draw(bi, lo, hi, 64 * max(m, 1))
+                cand[:, 2] = rng.uniform(lo[2] + 0.8, max(lo[2] + 0.8, hi[2] - 0.6), len(cand))
+            else:
+                cand = rng.uniform(lo + [0.15, 0.15, 0.8], hi - [0.15, 0.15, 0.6], size=(64 * max(m, 1), 3))
+            ok = free(cand, 0.12)
             eyes.extend(cand[ok][: m - len(eyes)])
         for eye in eyes[:m]:
             target = None
@@ -132,15 +153,19 @@ def plan_picture(scene: SynthScene, cams, path: Path, labels: list[tuple[str, np
     """A top view: the mesh's floor plan (what a horizontal slice at 1.2 m cuts), the cameras as dots with
     viewing directions, and the room names."""
     lo, hi = scene.mesh.bounds[0][:2] - 0.5, scene.mesh.bounds[1][:2] + 0.5
+    # site geometry (a 200 m ground plane under an imported building) is cropped to the building and 3 m around
+    lo, hi = np.maximum(lo, scene.room_min[:2] - 3.0), np.minimum(hi, scene.room_max[:2] + 3.0)
     w, h = (np.ceil((hi - lo) * px_per_m)).astype(int)
     # a height map by vertical rays: floor (light), furniture (mid), walls (dark)
     xs = lo[0] + (np.arange(w) + 0.5) / px_per_m
     ys = hi[1] - (np.arange(h) + 0.5) / px_per_m
     gx, gy = np.meshgrid(xs, ys)
-    # rays down from just under the ceilings: a ray that starts inside a wall meets the wall's bottom face from
-    # inside (normal pointing down), which is how walls are told from floors and furniture
-    ceiling = float(np.max(scene.room_boxes[:, 1, 2]))
-    top = min(2.0, ceiling - 0.15)  # under door heads, so doorways show as gaps
+    # rays down from just under the ceilings of the lowest floor: a ray that starts inside a wall meets the wall's
+    # bottom face from inside (normal pointing down), which is how walls are told from floors and furniture
+    boxes = scene.room_boxes
+    base = float(np.min(boxes[:, 0, 2]))
+    ceiling = float(np.max(boxes[np.abs(boxes[:, 0, 2] - base) < 0.5, 1, 2]))
+    top = base + min(2.0, ceiling - base - 0.15)  # under door heads, so doorways show as gaps
     o = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, top)], 1)
     rc = scene.raycaster()
     o3d = import_open3d()
@@ -148,11 +173,10 @@ def plan_picture(scene: SynthScene, cams, path: Path, labels: list[tuple[str, np
     res = rc.cast_rays(o3d.core.Tensor(rays))
     t = res["t_hit"].numpy()
     nz = res["primitive_normals"].numpy()[:, 2]
-    z = top - t
     img = np.full((h * w, 3), 255, np.uint8)
     hit = np.isfinite(t)
-    shade = np.clip(np.nan_to_num(z) / max(top, 1e-6), 0.0, 1.0)
-    img[hit] = (235 - 150 * shade[hit, None] ** 0.7).astype(np.uint8).repeat(3, 1)
+    shade = np.clip((top - t[hit] - base) / max(top - base, 1e-6), 0.0, 1.0)  # only hits: no inf arithmetic
+    img[hit] = (235 - 150 * shade[:, None] ** 0.7).astype(np.uint8).repeat(3, 1)
     img[hit & (nz < -0.5)] = (40, 40, 48)  # inside a wall
     im = Image.fromarray(img.reshape(h, w, 3))
     d = ImageDraw.Draw(im)
@@ -222,6 +246,7 @@ def generate(
     fov: float = 75.0,
     up: str = "auto",
     units: str = "auto",
+    storey: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
     console=None,
@@ -232,6 +257,7 @@ def generate(
     """A brief, a spec file or a model -> a posed dataset in ``output``; returns a summary (paths, counts,
     timings, unknown words, notes, and the built ``scene`` and ``floor_plan`` (None for a model)).
 
+    ``storey`` (IFC models): a storey name or index (0 = lowest) for that storey alone; None: the whole building.
     ``test_views``: held-out views rendered in addition (default about one in eight, at least 2).
     ``generator`` and ``extra_metadata`` go into ``transforms.json``'s metadata."""
     console = console or Console(stderr=True)
@@ -248,7 +274,11 @@ def generate(
     labels = []
     plan = None
     if mesh is not None:
-        scene, report = load_model_scene(mesh, up=up, units=units, seed=seed)
+        if progress:
+            with console.status(f"reading {Path(mesh).name}: site, units, rooms, materials"):
+                scene, report = load_model_scene(mesh, up=up, units=units, seed=seed, storey=storey)
+        else:
+            scene, report = load_model_scene(mesh, up=up, units=units, seed=seed, storey=storey)
         for line in report["warnings"]:
             console.print(f"[yellow]warning:[/] {line}")
         _prepare_output(out, overwrite)
@@ -256,6 +286,12 @@ def generate(
         summary["model_report"] = str(out / "model_report.json")
         generator = f"scenegen generate --mesh {Path(mesh).name}"
         extra_meta = {"source_model": str(mesh)}
+        if storey is not None:
+            extra_meta["storey"] = report.get("storey", storey)
+        if report["rooms"]:  # the rooms a tour should visit, as a brief's dataset names them
+            labels = [(r["name"], (np.asarray(r["box"][0]) + np.asarray(r["box"][1])) / 2) for r in report["rooms"]]
+            extra_meta["rooms"] = {r["name"]: r["box"] for r in report["rooms"]}
+            summary["rooms"] = [r["name"] for r in report["rooms"]]
     else:
         scene_spec, scene, plan = brief_scene(prompt, spec, seed, console)
         _prepare_output(out, overwrite)
@@ -273,6 +309,13 @@ def generate(
         cams = orbit_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=min(fov, 60.0))
     else:
         cams = room_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=fov)
+    if mesh is not None:  # how many cameras stand in each room: a tour can start from any of them
+        eyes = cams.c2w.numpy()[:, :3, 3]
+        for r in report["rooms"]:
+            b = np.asarray(r["box"])
+            r["cameras"] = int(np.all((eyes >= b[0]) & (eyes <= b[1]), axis=1).sum())
+        report["cameras"] = "rooms" if report["interior"] else "orbit (exterior views)"
+        atomic_write_text(out / "model_report.json", json.dumps(report, indent=2))
     plan_picture(scene, cams, out / "plan.png", labels)
     synthesize_dataset(scene, out, cams, n_train=views, n_test=n_test, width=width, height=height,
                              seed=seed, generator=generator,

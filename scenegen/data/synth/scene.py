@@ -50,6 +50,15 @@ class SynthScene:
             None means the whole ``room_min``/``room_max`` box.
         vertex_colors: optional (V, 3) linear albedo per mesh vertex, used for parts of material "mesh_color"
             (an imported model's own colours), interpolated across each triangle.
+        face_colors: optional (F, 3) linear albedo per face for parts of material "mesh_color" (an imported
+            model's material colours); when given it takes the place of ``vertex_colors`` except on faces whose
+            ``face_texture`` says otherwise.
+        face_texture: optional (F,) int32 per face: -1 the face colour, -2 the vertex colours interpolated, k >= 0
+            ``textures[k]`` sampled at the face's ``face_uv`` (F, 3, 2) and multiplied by the face colour.
+        textures: (H, W, 3) uint8 sRGB images that ``face_texture`` refers to.
+        room_names: optional names of the ``rooms`` (an imported model's rooms; briefs name theirs in the plan).
+        room_cells: optional (M, 2) xy points per room where a camera may stand (an imported model's free floor
+            cells; an L-shaped room's box also covers its neighbours).
         ambient: (3,) linear RGB ambient irradiance (scaled by ambient occlusion).
         seed: seed of the procedural textures and of the furniture details.
         materials: the registry the parts' material indices refer to (default: :func:`base_materials`).
@@ -67,6 +76,12 @@ class SynthScene:
     seed: int = 0
     rooms: np.ndarray | None = None
     vertex_colors: np.ndarray | None = None
+    face_colors: np.ndarray | None = None
+    face_texture: np.ndarray | None = None
+    face_uv: np.ndarray | None = None
+    textures: list = field(default_factory=list, repr=False, compare=False)
+    room_names: list | None = None
+    room_cells: list | None = field(default=None, repr=False, compare=False)
     materials: MaterialRegistry = field(default_factory=base_materials, repr=False, compare=False)
     _raycaster: object = field(default=None, repr=False, compare=False)
 

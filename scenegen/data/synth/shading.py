@@ -36,6 +36,44 @@ def _albedo(scene: SynthScene, p: np.ndarray, n: np.ndarray, part: np.ndarray) -
     return albedo, emission
 
 
+def _model_albedo(scene: SynthScene, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
+    """Linear albedo (M, 3) of an imported model at hits on faces ``face`` (M,) with Open3D's barycentric
+    coordinates ``bary`` (M, 2) (weights of the triangle's 2nd and 3rd vertex): face colours, vertex colours
+    interpolated, or a texture sampled at the interpolated uv."""
+    w = np.stack([np.clip(1.0 - bary[:, 0] - bary[:, 1], 0.0, 1.0), bary[:, 0], bary[:, 1]], 1)[:, :, None]
+    vc = scene.vertex_colors
+    if scene.face_colors is None:
+        tri = np.asarray(scene.mesh.faces)[face]
+        return np.sum(w * np.asarray(vc, dtype=np.float64)[tri], 1)
+    out = np.asarray(scene.face_colors, dtype=np.float64)[face]
+    if scene.face_texture is None:
+        return out
+    src = np.asarray(scene.face_texture)[face]
+    if vc is not None and (sel := np.nonzero(src == -2)[0]).size:
+        tri = np.asarray(scene.mesh.faces)[face[sel]]
+        out[sel] = np.sum(w[sel] * np.asarray(vc, dtype=np.float64)[tri], 1)
+    for k in np.unique(src[src >= 0]):
+        sel = np.nonzero(src == k)[0]
+        uv = np.sum(w[sel] * np.asarray(scene.face_uv, dtype=np.float64)[face[sel]], 1)
+        out[sel] *= _sample_texture(scene.textures[int(k)], uv) ** 2.2
+    return out
+
+
+def _sample_texture(tex: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of a (H, W, 3) uint8 sRGB texture at uv (M, 2) (repeat wrap, v = 0 at the bottom row, as in
+    glTF and OBJ); returns (M, 3) sRGB in [0, 1]. Written out (four gathers) because it runs on every view's ray
+    hits and an image library would need the whole texture resampled per call."""
+    h, w = tex.shape[:2]
+    x = (np.mod(uv[:, 0], 1.0) * w - 0.5) % w
+    y = (np.mod(1.0 - uv[:, 1], 1.0) * h - 0.5) % h
+    x0, y0 = np.floor(x).astype(np.int64) % w, np.floor(y).astype(np.int64) % h
+    fx, fy = (x - np.floor(x))[:, None], (y - np.floor(y))[:, None]
+    x1, y1 = (x0 + 1) % w, (y0 + 1) % h
+    top = tex[y0, x0].astype(np.float64) * (1 - fx) + tex[y0, x1].astype(np.float64) * fx
+    bot = tex[y1, x0].astype(np.float64) * (1 - fx) + tex[y1, x1].astype(np.float64) * fx
+    return (top * (1 - fy) + bot * fy) / 255.0
+
+
 # Fixed sample patterns (the same for every point: shading is view independent and noise free).
 def _disk(k: int) -> np.ndarray:
     """(k, 2) points of the unit disk: the centre and a ring of k - 1."""
@@ -127,14 +165,10 @@ def _shade(scene: SynthScene, origins: np.ndarray, dirs: np.ndarray) -> tuple[np
     face = hit["primitive_ids"].numpy()[idx].astype(np.int64)
     part = scene.face_part[face]
     albedo, emission = _albedo(scene, p, n, part)
-    if scene.vertex_colors is not None and MESH_COLOR in scene.materials:
+    if (scene.vertex_colors is not None or scene.face_colors is not None) and MESH_COLOR in scene.materials:
         own = np.nonzero(scene.part_material[part] == scene.materials.index(MESH_COLOR))[0]
-        if len(own):  # an imported model's colours: barycentric interpolation of the vertex colours
-            uv = hit["primitive_uvs"].numpy()[idx[own]].astype(np.float64)
-            tri = np.asarray(scene.mesh.faces)[face[own]]
-            vc = np.asarray(scene.vertex_colors, dtype=np.float64)
-            w0 = np.clip(1.0 - uv[:, 0] - uv[:, 1], 0.0, 1.0)
-            albedo[own] = w0[:, None] * vc[tri[:, 0]] + uv[:, :1] * vc[tri[:, 1]] + uv[:, 1:2] * vc[tri[:, 2]]
+        if len(own):  # an imported model's own colours
+            albedo[own] = _model_albedo(scene, face[own], hit["primitive_uvs"].numpy()[idx[own]].astype(np.float64))
     p_off = (p + n * 2e-3).astype(np.float32)
 
     # Ambient with ambient occlusion (fixed tangent-space directions).
