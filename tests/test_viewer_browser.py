@@ -63,7 +63,11 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None
 def _field(page, label: str):
     """The input of the GUI control labelled ``label`` (viser's labels point at their input by id)."""
     lab = page.locator("label").filter(has_text=re.compile(rf"^{re.escape(label)}$")).first
-    return page.locator(f'[id="{lab.get_attribute("for")}"]')
+    by_id = page.locator(f'[id="{lab.get_attribute("for")}"]')
+    if by_id.count():
+        return by_id
+    # text fields: the input in the same row as the label
+    return lab.locator("xpath=ancestor::div[.//input or .//textarea][1]").locator("input, textarea").first
 
 
 def _set(page, label: str, value: str) -> None:
@@ -101,8 +105,11 @@ def test_view_in_browser(tmp_path_factory, tmp_path):
     # three views of the cube, as the path file writes them (x y z qw qx qy qz, OpenGL camera-to-world)
     eyes = [(2.2, -1.6, 1.2), (-1.8, -2.0, 0.9), (-1.6, 2.1, 1.4)]
     poses = [look_at_c2w(np.array(e), np.zeros(3), np.array([0.0, 0.0, 1.0])) for e in eyes]
+    t_start = time.time()
+    timings = {}
     try:
         _wait_http(f"http://127.0.0.1:{port}/", proc)
+        timings["server up"] = time.time() - t_start
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -132,6 +139,7 @@ def test_view_in_browser(tmp_path_factory, tmp_path):
             shutil.copy(art, keep / art.name)
             print(f"screenshot: {art} (copied to {keep / art.name})")
             assert colour > 0.01, f"no rendered scene in the page after 90 s ({colour:.4f} coloured)"
+            timings["first image"] = time.time() - t_start
 
             # small, short video settings so the saved path renders quickly
             _set(page, "Width", "64")
@@ -165,6 +173,14 @@ def test_view_in_browser(tmp_path_factory, tmp_path):
             page.get_by_role("button", name="Save").click()
             page.get_by_text(re.compile(r"^saved ")).first.wait_for(timeout=15000)
             page.screenshot(path=str(tmp_path / "viewer_after_save.png"))
+            # a second tab on the same server shows the same path; an edit there shows in the first
+            other = browser.new_page(viewport={"width": 1280, "height": 720})
+            other.route("**/*", route)
+            other.goto(f"http://127.0.0.1:{port}/")
+            other.get_by_text(re.compile(r"^3 keyframes, 2\.0 s")).first.wait_for(timeout=30000)
+            other.get_by_role("button", name="Undo").click()  # undoes the third keyframe (after the settings)
+            page.get_by_text(re.compile(r"^2 keyframes, 1\.0 s")).first.wait_for(timeout=15000)
+            timings["tabs"] = time.time() - t_start
             browser.close()
     finally:
         proc.terminate()
@@ -182,9 +198,12 @@ def test_view_in_browser(tmp_path_factory, tmp_path):
     raw = json.loads(saved.read_text())
     assert len(raw["camera_path"]) == spec.num_frames == 10
 
+    timings["browser done"] = time.time() - t_start
     out = tmp_path / "tour.mp4"
     r = subprocess.run([sys.executable, "-m", "scenegen.cli.main", "render", "--run", str(run), "--camera-path",
                         str(saved), "--output", str(out), "--no-progress"], capture_output=True, text=True, env=env,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert out.stat().st_size > 1000
+    timings["rendered"] = time.time() - t_start
+    print("timings (s since start, a loaded machine):", {k: round(v, 1) for k, v in timings.items()})
