@@ -170,12 +170,12 @@ def test_panel_handles_from_python(tmp_path_factory, tmp_path):
     """The page's controls, driven through viser's handles (no browser): load a fixture, a corrupt file (one line
     in the page, nothing lost), undo, settings, and a render of the path to MP4 in the background."""
     pytest.importorskip("viser")
-    from viewer_support import tiny_run
+    from viewer_support import fresh_run
 
     from scenegen.train.run import load_run
     from scenegen.viewer.app import ViewConfig, Viewer
 
-    run_dir = tiny_run(tmp_path_factory)
+    run_dir = fresh_run(tmp_path_factory, tmp_path / "run")
     viewer = Viewer(ViewConfig(run=run_dir, port=_free_port(), path=tmp_path / "p.json"),
                     run=load_run(run_dir, "cpu"))
     try:
@@ -209,8 +209,31 @@ def test_panel_handles_from_python(tmp_path_factory, tmp_path):
         while "<video" not in panel.video_html.content and time.time() < deadline:
             time.sleep(0.2)
         assert "<video" in panel.video_html.content and state.video.name in panel.video_html.content
+        import threading
         import urllib.request
 
+        from scenegen.paths import cameras_from_spec
+        from scenegen.viewer.render_job import _LockedRun
+
+        # the render job's per-chunk locking renders exactly what `scenegen render` renders
+        cams = cameras_from_spec(ed.spec).cameras
+        a = viewer.run.render(cams, 1)
+        b = _LockedRun.wrap(viewer.run, threading.Lock()).render(cams, 1, chunk=100)
+        for k in ("rgb", "depth", "accumulation"):
+            assert np.abs(a[k].numpy() - b[k].numpy()).max() < 1e-5, k
+        # a generated prior's floor plan (40 px per metre, centred on the rooms) lies on the floor
+        import dataclasses
+
+        from scenegen.core.io import write_png
+
+        prior = tmp_path / "prior"
+        prior.mkdir()
+        write_png(prior / "plan.png", np.full((60, 120, 3), 200, np.uint8))
+        (prior / "transforms.json").write_text(json.dumps({"metadata": {"aabb": [[0, 0, 0], [2, 1, 2.7]]}}))
+        viewer.scene_info = dataclasses.replace(viewer.scene_info, data=str(prior))
+        viewer._draw_plan()
+        plan = viewer.server.scene.get_handle_by_name("/plan")
+        assert plan is not None and np.allclose(plan.position, (1.0, 0.5, 0.01))
         with urllib.request.urlopen(f"{viewer.files_url}/{state.video.name}", timeout=10) as r:
             assert r.read()[4:8] == b"ftyp"  # the page can fetch the MP4 from the local server
     finally:

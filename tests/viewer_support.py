@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from scenes import make_cube_dataset
@@ -21,3 +22,9 @@ def tiny_run(tmp_path_factory, steps: int = 150) -> Path:
                           checkpoint_every=1e9))
         _RUN["run"] = root / "run"
     return _RUN["run"]
+
+
+def fresh_run(tmp_path_factory, dest: Path) -> Path:
+    """A copy of :func:`tiny_run` at ``dest`` (each test gets its own ``RUN/viewer/`` autosave and renders)."""
+    shutil.copytree(tiny_run(tmp_path_factory), dest)
+    return dest

@@ -40,7 +40,8 @@ class Panel:
         self.v = viewer
         self.ed: PathEditor = viewer.editor
         self.gui = viewer.server.gui
-        self._syncing = False
+        self._local = threading.local()  # set while THIS thread copies the editor into the controls
+        self._sync_lock = threading.RLock()
         self._gizmo = None
         self._gizmo_busy = False
         self.job: Optional[RenderJob] = None
@@ -51,7 +52,14 @@ class Panel:
         self.ed.on_change(self._changed)
         self.sync()
         self.status(viewer.startup_message)
+        self._framing_wakeup.set()  # the path opened at start
         threading.Thread(target=self._framing_loop, name="scenegen-framing", daemon=True).start()
+
+    @property
+    def _syncing(self) -> bool:
+        """True in the thread that is copying the editor into the controls: the callbacks its own assignments
+        trigger are not user edits. A page's edit arriving meanwhile (another thread) is applied."""
+        return getattr(self._local, "on", False)
 
     # -- building --------------------------------------------------------------------------------------------
 
@@ -296,44 +304,47 @@ class Panel:
 
     def sync(self, gizmo: bool = True) -> None:
         """Show the editor's state in every control and redraw the path."""
-        ed, spec = self.ed, self.ed.spec
-        self._syncing = True
-        try:
-            with self.v.server.atomic():
-                n = len(spec.keyframes)
-                self.selected.options = ("none",) + tuple(str(i + 1) for i in range(n))
-                self.selected.value = "none" if ed.selected is None else str(ed.selected + 1)
-                if ed.selected is not None:
-                    kf = spec.keyframes[ed.selected]
-                    self.pose_text.value = pose_text(kf.c2w())
-                    self.kf_fov.value = float(kf.fov)
-                    self.kf_hold.value = float(kf.hold)
-                    self.kf_transition.value = float(kf.transition or 0.0)
-                for handle, name in ((self.smoothness, "smoothness"), (self.loop, "loop"),
-                                     (self.constant_speed, "constant_speed"), (self.ease, "ease"),
-                                     (self.camera_type, "camera_type"), (self.default_fov, "default_fov"),
-                                     (self.default_transition, "default_transition"), (self.width, "width"),
-                                     (self.height, "height"), (self.fps, "fps")):
-                    handle.value = getattr(spec, name)
-                duration = max(float(spec.duration), 0.01)
-                self.time.max = duration
-                if self.time.value > duration:
-                    self.time.value = duration
-                times = ed.keyframe_times()
-                self.time.marks = tuple((round(float(t), 2), str(i + 1)) for i, t in enumerate(times)) or None
-                self.undo_btn.disabled = not ed.can_undo
-                self.redo_btn.disabled = not ed.can_redo
-                rows = [f"{i + 1}. t={t:.1f} s at ({k.position[0]:.2f}, {k.position[1]:.2f}, {k.position[2]:.2f})"
-                        f"{' **<**' if i == ed.selected else ''}" for i, (k, t) in enumerate(zip(spec.keyframes, times))]
-                self.list_md.content = (f"{n} keyframes, {spec.duration:.1f} s, {spec.num_frames} frames\n\n"
-                                        + "\n".join(rows[:60]))
-                if ed.autosave_error:
-                    self.status(ed.autosave_error)
-                self.v.draw_path()
-                if gizmo:
-                    self.place_gizmo()
-        finally:
-            self._syncing = False
+        with self._sync_lock:
+            self._local.on = True
+            try:
+                self._sync(self.ed, self.ed.spec, gizmo)
+            finally:
+                self._local.on = False
+
+    def _sync(self, ed: PathEditor, spec, gizmo: bool) -> None:
+        with self.v.server.atomic():
+            n = len(spec.keyframes)
+            self.selected.options = ("none",) + tuple(str(i + 1) for i in range(n))
+            self.selected.value = "none" if ed.selected is None else str(ed.selected + 1)
+            if ed.selected is not None:
+                kf = spec.keyframes[ed.selected]
+                self.pose_text.value = pose_text(kf.c2w())
+                self.kf_fov.value = float(kf.fov)
+                self.kf_hold.value = float(kf.hold)
+                self.kf_transition.value = float(kf.transition or 0.0)
+            for handle, name in ((self.smoothness, "smoothness"), (self.loop, "loop"),
+                                 (self.constant_speed, "constant_speed"), (self.ease, "ease"),
+                                 (self.camera_type, "camera_type"), (self.default_fov, "default_fov"),
+                                 (self.default_transition, "default_transition"), (self.width, "width"),
+                                 (self.height, "height"), (self.fps, "fps")):
+                handle.value = getattr(spec, name)
+            duration = max(float(spec.duration), 0.01)
+            self.time.max = duration
+            if self.time.value > duration:
+                self.time.value = duration
+            times = ed.keyframe_times()
+            self.time.marks = tuple((round(float(t), 2), str(i + 1)) for i, t in enumerate(times)) or None
+            self.undo_btn.disabled = not ed.can_undo
+            self.redo_btn.disabled = not ed.can_redo
+            rows = [f"{i + 1}. t={t:.1f} s at ({k.position[0]:.2f}, {k.position[1]:.2f}, {k.position[2]:.2f})"
+                    f"{' **<**' if i == ed.selected else ''}" for i, (k, t) in enumerate(zip(spec.keyframes, times))]
+            self.list_md.content = (f"{n} keyframes, {spec.duration:.1f} s, {spec.num_frames} frames\n\n"
+                                    + "\n".join(rows[:60]))
+            if ed.autosave_error:
+                self.status(ed.autosave_error)
+            self.v.draw_path()
+            if gizmo:
+                self.place_gizmo()
 
     def place_gizmo(self) -> None:
         """The transform gizmo on the selected keyframe (moved, not re-created, while it is being dragged)."""

@@ -4,7 +4,7 @@ being edited, in a background thread, with its progress readable while it runs.
 The path is saved first (atomically) beside the video, and that file is what is rendered, exactly as
 ``scenegen render --run RUN --camera-path FILE --output VIDEO`` would. Progress is the count of frames in the
 render's frame folder (``.VIDEO.frames/``, see :mod:`scenegen.video.render_path`). The field is shared with the
-live view: each frame holds the shared lock, so the page stays live between frames.
+live view: each chunk of a frame's rays holds the shared lock, so the page stays live while a video renders.
 """
 
 from __future__ import annotations
@@ -15,12 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import torch
+
 from scenegen.core.errors import ScenegenError
 from scenegen.paths import PathSpec, save_path_spec
 from scenegen.pipelines.render import RenderConfig, render
 from scenegen.train.run import LoadedRun
 
 __all__ = ["RenderJob"]
+
+LOCK_CHUNK = 8192
+"""Rays rendered per hold of the field's lock by a video render."""
 
 
 class _LockedRun(LoadedRun):
@@ -35,8 +40,21 @@ class _LockedRun(LoadedRun):
         return new
 
     def render(self, cameras, i, chunk=1 << 15):  # type: ignore[override]
-        with self.lock:
-            return super().render(cameras, i, chunk=chunk)
+        """:meth:`LoadedRun.render` with the lock held per chunk of rays (not per frame), so the live view gets
+        its turn within a chunk's time; rays are independent, so the result is the same."""
+        cams = self.transform.cameras_to_field(cameras[[i]]).to(self.device)
+        h, w = int(cams.height[0]), int(cams.width[0])
+        origins, dirs = cams.camera_rays(0)
+        bg = self.background.to(self.device)
+        step = min(int(chunk), LOCK_CHUNK)
+        parts = []
+        for s in range(0, origins.shape[0], step):
+            with self.lock, torch.no_grad():
+                parts.append(self.renderer.render_rays(origins[s:s + step], dirs[s:s + step], bg, chunk=step))
+        out = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        return {"rgb": out["rgb"].reshape(h, w, 3).cpu(),
+                "depth": (out["depth"] / self.transform.scale).reshape(h, w).cpu(),
+                "accumulation": out["accumulation"].reshape(h, w).cpu()}
 
 
 @dataclass
