@@ -94,7 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", required=True, type=Path, help="run folder (repeat for several)")
     ap.add_argument("--moves", type=int, default=10)
-    ap.add_argument("--settle", type=float, default=8.0, help="seconds still after each move")
+    ap.add_argument("--settle", type=float, default=15.0, help="seconds still after each move")
     ap.add_argument("--max-width", type=int, default=1280)
     ap.add_argument("--output", type=Path, default=None)
     a = ap.parse_args()

@@ -63,7 +63,8 @@ def test_undo_redo_restores_each_step():
     states = [_positions(ed).copy()]
     ed.add_keyframe(_pose((9.0, -4.0, 1.5)))
     states.append(_positions(ed).copy())
-    ed.set_pose(0, _pose((-1.0, -5.0, 2.0)))
+    for x in (-0.5, -0.8, -1.0):  # a gizmo drag: many moves of one keyframe in a row are one undo step
+        ed.set_pose(0, _pose((x, -5.0, 2.0)))
     states.append(_positions(ed).copy())
     ed.set_keyframe(1, hold=1.5, fov=70.0)
     assert ed.keyframes[1].hold == 1.5 and ed.keyframes[1].fov == 70.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,10 +27,14 @@ from scenegen.paths import Keyframe, PathSpec, load_path_spec, sample_path, samp
 from scenegen.paths.interpolate import keyframe_times
 from scenegen.paths.model import matrix_from_quat, quat_from_matrix
 
-__all__ = ["PathEditor", "UNDO_LIMIT"]
+__all__ = ["PathEditor", "UNDO_LIMIT", "parse_pose", "pose_text"]
 
 UNDO_LIMIT = 200
 """Undo steps kept (older ones are dropped)."""
+
+MERGED = ("move keyframe",)
+"""Edits merged into one undo step when the same keyframe gets them within :data:`MERGE_SECONDS` of each other."""
+MERGE_SECONDS = 1.0
 
 #: path settings :meth:`PathEditor.set_settings` accepts (PathSpec attribute names).
 SETTINGS = ("width", "height", "fps", "camera_type", "smoothness", "loop", "default_fov", "default_transition",
@@ -60,6 +65,7 @@ class PathEditor:
         self._listeners: list[Callable[[str], None]] = []
         self._lock = threading.RLock()
         self._cache: dict[str, Any] = {}
+        self._last_edit: tuple = ("", None, 0.0)
 
     # -- observers -------------------------------------------------------------------------------------------
 
@@ -97,8 +103,13 @@ class PathEditor:
             except BaseException:
                 self.spec, self.selected = before
                 raise
-            self._undo.append((before[0], before[1], label))
-            del self._undo[:-UNDO_LIMIT]
+            now = time.monotonic()
+            merge = (label in MERGED and self._last_edit[:2] == (label, self.selected)
+                     and now - self._last_edit[2] < MERGE_SECONDS and self._undo and self._undo[-1][2] == label)
+            if not merge:  # a drag of the gizmo is one undo step, not one per mouse move
+                self._undo.append((before[0], before[1], label))
+                del self._undo[:-UNDO_LIMIT]
+            self._last_edit = (label, self.selected, now)
             self._redo.clear()
             if self.selected is not None and not (0 <= self.selected < len(self.spec.keyframes)):
                 self.selected = len(self.spec.keyframes) - 1 if self.spec.keyframes else None
@@ -115,6 +126,7 @@ class PathEditor:
     def undo(self) -> Optional[str]:
         """Undo the last edit; returns its label (None: nothing to undo)."""
         with self._lock:
+            self._last_edit = ("", None, 0.0)
             if not self._undo:
                 return None
             spec, sel, label = self._undo.pop()
