@@ -126,6 +126,13 @@ def _cmd_demo(cfg) -> int:
     return 0
 
 
+def _cmd_view(cfg) -> int:
+    from scenegen.viewer.app import serve
+
+    serve(cfg, console=Console(stderr=True))
+    return 0
+
+
 def _path_command():
     """`scenegen path SUBCOMMAND`: a dataclass holding the chosen path subcommand's config."""
     from scenegen.cli.path import COMMANDS
@@ -158,6 +165,7 @@ def _commands():
     from scenegen.pipelines.process import ProcessConfig
     from scenegen.pipelines.render import RenderConfig
     from scenegen.pipelines.report import ReportConfig
+    from scenegen.viewer.app import ViewConfig
 
     return {
         "process": (ProcessConfig, _cmd_process),
@@ -168,6 +176,7 @@ def _commands():
         "report": (ReportConfig, _cmd_report),
         "path": (_path_command(), _cmd_path),
         "demo": (DemoConfig, _cmd_demo),
+        "view": (ViewConfig, _cmd_view),
     }
 
 
