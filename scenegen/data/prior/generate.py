@@ -34,6 +34,8 @@ from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, i
 
 ROUTE_SHARE = 0.35
 """Share of a generated home's views placed where tours walk (doorways, corridor, room corners)."""
+VIEW_PLACEMENT = "routes-1"
+"""Names the camera placement of :func:`room_cameras` (a demo folder's dataset is reused only when it matches)."""
 
 
 def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 75.0,
