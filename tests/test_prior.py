@@ -294,3 +294,96 @@ def test_depth_seeding_carves_free_space_and_marks_surfaces():
     assert not g.occupied(before).any()
     assert g.occupied(wall).all()
     assert g.occupied(behind).all()  # never seen: stays occupied until the field is evaluated there
+
+
+# ------------------------------------------------------------------------------------ views where tours walk
+
+
+def _views(built, n=135):
+    from scenegen.data.prior.generate import room_cameras
+
+    _, scene, plan = built
+    return room_cameras(scene, n, 32, 24, seed=0, plan=plan).c2w.numpy()
+
+
+def test_views_cover_every_doorway_both_ways(built):
+    """Every door gets eye-height views near it from both rooms it joins: looking into each room (entering)
+    and out of each room through the door (leaving)."""
+    _, _, plan = built
+    c2w = _views(built)
+    eye, fwd = c2w[:, :3, 3], -c2w[:, :3, 2]
+    doors = [o for o in plan.openings if o.kind == "door"]
+    assert doors
+    for o in doors:
+        c = (o.lo[:2] + o.hi[:2]) / 2
+        ax = int(np.argmin(o.hi[:2] - o.lo[:2]))
+        near = (np.linalg.norm(eye[:, :2] - c, axis=1) < 1.0) & (eye[:, 2] > 1.45) & (eye[:, 2] < 1.75)
+        for name in o.rooms:
+            r = plan.room(name)
+            inward = 1.0 if (r.lo[ax] + r.hi[ax]) / 2 > c[ax] else -1.0
+            on_side = (eye[:, ax] - c[ax]) * inward > 0.2  # a step inside this room
+            entering = near & (fwd[:, ax] * inward > 0.5)
+            leaving = near & on_side & (fwd[:, ax] * inward < -0.5)
+            assert entering.any(), f"no view entering {name} through the door at {c}"
+            assert leaving.any(), f"no view leaving {name} through the door at {c}"
+
+
+def test_views_walk_the_corridor_looking_along_it(built):
+    _, _, plan = built
+    c2w = _views(built)
+    eye, fwd = c2w[:, :3, 3], -c2w[:, :3, 2]
+    for r in plan.rooms:
+        if r.type != "hallway":
+            continue
+        ax = int(np.argmax(r.hi - r.lo))
+        inside = np.all((eye[:, :2] > r.lo) & (eye[:, :2] < r.hi), axis=1) & (eye[:, 2] > 1.45) & (eye[:, 2] < 1.75)
+        along = inside & (np.abs(fwd[:, ax]) > np.cos(np.radians(25)))
+        assert (along & (fwd[:, ax] > 0)).any() and (along & (fwd[:, ax] < 0)).any()  # both ways
+        s = np.sort(np.concatenate([[r.lo[ax]], eye[along, ax], [r.hi[ax]]]))
+        assert np.diff(s).max() <= 2.0, f"{r.name}: a {np.diff(s).max():.1f} m stretch without a view along it"
+
+
+def test_views_per_room_follow_its_surface_and_stay_clear(built):
+    """Each room gets views in proportion to its surface (walls, floor, ceiling): small rooms are seen as densely
+    as large ones. No camera stands inside furniture or a wall, or nearer than 0.12 m to a surface (0.28 m for
+    nearly all)."""
+    from scenegen.data.synth import import_open3d
+
+    _, scene, plan = built
+    c2w = _views(built)
+    eye = c2w[:, :3, 3]
+    dens = []
+    for r in plan.rooms:
+        e = r.hi - r.lo
+        surface = 2 * e[0] * e[1] + 2 * (e[0] + e[1]) * plan.height
+        count = int(np.all((eye[:, :2] > r.lo) & (eye[:, :2] < r.hi), axis=1).sum())
+        dens.append(count / surface)
+    assert min(dens) >= 0.8 * max(dens), dict(zip([r.name for r in plan.rooms], np.round(dens, 3)))
+    for p in scene.parts:  # inside no part's box (walls, furniture)
+        if p.name.endswith(("/floor", "/ceiling", "/ceiling_fixture")) or "rug" in p.name:
+            continue
+        assert not np.all((eye > p.bounds[0]) & (eye < p.bounds[1]), axis=1).any(), p.name
+    o3d = import_open3d()
+    dist = scene.raycaster().compute_distance(o3d.core.Tensor(eye.astype(np.float32))).numpy()
+    assert dist.min() >= 0.12 and (dist >= 0.28).mean() >= 0.95
+
+
+def test_free_space_is_told_by_faces_not_parity(built):
+    """Free floor of the rooms at eye height is free (ray parity refused much of it where wall pieces meet),
+    and the middle of every thick piece of furniture is not."""
+    from scenegen.data.prior.views import free_in_rooms, free_near_surfaces
+
+    _, scene, plan = built
+    for r in plan.rooms:
+        ax = int(np.argmax(r.hi - r.lo))
+        t = np.linspace(r.lo[ax] + 1.0, r.hi[ax] - 1.0, 12)
+        pts = np.zeros((12, 3))
+        pts[:, ax], pts[:, 1 - ax], pts[:, 2] = t, (r.lo[1 - ax] + r.hi[1 - ax]) / 2, 2.3 if r.type != "hallway" else 1.6
+        assert free_in_rooms(scene, pts, 0.3).all(), r.name  # under the ceiling (above furniture) / the corridor
+    # (the plant's leaves are overlapping ellipsoids: their middle lies in two parts at once, left out)
+    thick = [p for p in scene.parts if "/" in p.name and np.all(p.bounds[1] - p.bounds[0] > 0.3)
+             and not p.name.endswith(("/floor", "/ceiling")) and "leaves" not in p.name]
+    assert thick
+    centres = np.array([p.bounds.mean(0) for p in thick])
+    assert not free_near_surfaces(scene, centres, 0.0).any(), [p.name for p, f in
+                                                               zip(thick, free_near_surfaces(scene, centres, 0.0)) if f]

@@ -25,6 +25,7 @@ from scenegen.data.prior.build import build_scene
 from scenegen.data.prior.mesh_import import load_model_scene
 from scenegen.data.prior.model_rooms import model_free_mask
 from scenegen.data.prior.spec import SceneSpec
+from scenegen.data.prior.views import free_in_rooms, route_views
 from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, import_open3d, synthesize_dataset
 
 
@@ -32,12 +33,21 @@ from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, i
 # Cameras that cover every room
 # ---------------------------------------------------------------------------------------------------------------
 
+ROUTE_SHARE = 0.35
+"""Share of a generated home's views placed where tours walk (doorways, corridor, room corners)."""
+VIEW_PLACEMENT = "routes-1"
+"""Names the camera placement of :func:`room_cameras` (a demo folder's dataset is reused only when it matches)."""
+
 
 def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int = 0, fov_deg: float = 75.0,
-                 clearance: float = 0.3):
-    """``n`` PINHOLE cameras spread over the rooms (in proportion to floor area, at least 6 a room), at three
-    heights (1.0, 1.5 and 1.9 m above the floor, cycled), each looking at a point of its own room 1 m or more
-    away (walls, corners, furniture) with a pitch between -40 and +15 degrees. Returns :class:`Cameras`.
+                 clearance: float = 0.3, plan=None, route_share: float = ROUTE_SHARE):
+    """``n`` PINHOLE cameras spread over the rooms, at three heights (1.0, 1.5 and 1.9 m above the floor,
+    cycled), each looking at a point of its own room 1 m or more away (walls, corners, furniture) with a pitch
+    between -40 and +15 degrees. Rooms get cameras in proportion to their surface (walls, floor and ceiling:
+    what the views have to cover, so a small room's walls are seen as densely as a large one's), at least 6 a
+    room. With the generated ``plan``, ``route_share`` of the cameras stand where tours walk instead
+    (:func:`scenegen.data.prior.views.route_views`: every doorway, the corridor, each room's corners, at eye
+    height). Returns :class:`Cameras`.
 
     An imported model's rooms (``scene.room_cells``) place their eyes over their own free floor cells and test
     free space by rays and distances (its meshes need not be closed)."""
@@ -47,7 +57,9 @@ def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int =
     def free(pts, clearance_m):
         if cells_of is not None:
             return model_free_mask(scene.raycaster(), pts, clearance_m)
-        return free_space_mask(scene, pts, clearance_m)
+        if plan is not None:  # a generated home's parts are closed with outward faces: told by the faces rays meet
+            return free_in_rooms(scene, pts, clearance_m)
+        return free_space_mask(scene, pts, clearance_m)  # a user's model may not be closed: ray parity decides
 
     def draw(bi, lo, hi, k):
         if cells_of is not None and len(cells_of[bi]):
@@ -55,16 +67,22 @@ def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int =
             return np.concatenate([xy, np.zeros((k, 1))], 1)
         return rng.uniform([lo[0], lo[1], 0], [hi[0], hi[1], 0], size=(k, 3))
 
+    route = route_views(scene, plan, int(round(route_share * n)), seed=seed) if plan is not None else []
     boxes = scene.room_boxes
-    areas = np.array([max(0.5, float(np.prod(b[1, :2] - b[0, :2]))) for b in boxes])
+    ext = np.array([b[1] - b[0] for b in boxes]).reshape(-1, 3)
+    areas = np.maximum(0.5, 2 * ext[:, 0] * ext[:, 1] + 2 * (ext[:, 0] + ext[:, 1]) * ext[:, 2])
+    # the route views standing in a room count towards its share (those in a doorway towards none)
+    eyes_r = np.array([m[:3, 3] for m in route]).reshape(-1, 3)
+    had = np.array([int(np.all((eyes_r > b[0]) & (eyes_r < b[1]), axis=1).sum()) for b in boxes], dtype=int)
+    n_room = n - len(route)
     k = len(boxes)
-    base = min(6, n // k) if k else 0
+    base = min(6, n_room // k) if k else 0
     alloc = np.full(k, base)
-    rest = n - alloc.sum()
-    if rest > 0:
-        extra = np.floor(rest * areas / areas.sum()).astype(int)
+    if n_room - alloc.sum() > 0:
+        want = np.maximum(0.0, (n - (len(route) - had.sum())) * areas / areas.sum() - had - base)
+        extra = np.floor((n_room - alloc.sum()) * want / max(want.sum(), 1e-9)).astype(int)
         alloc += extra
-        for i in np.argsort(-areas)[: n - alloc.sum()]:
+        for i in np.argsort(-want)[: n_room - alloc.sum()]:
             alloc[i] += 1
     heights = np.array([1.0, 1.5, 1.9])
     mats = []
@@ -109,6 +127,7 @@ def room_cameras(scene: SynthScene, n: int, width: int, height: int, seed: int =
                 if horiz >= 1.0 and -40.0 <= pitch <= 15.0:
                     break
             mats.append(look_at_c2w(eye, target))
+    mats.extend(route)
     if len(mats) < n:
         raise InputError(f"could only place {len(mats)} of {n} cameras in the scene's free space",
                          field="--views")
@@ -308,7 +327,7 @@ def generate(
     if mesh is not None and not report["interior"]:
         cams = orbit_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=min(fov, 60.0))
     else:
-        cams = room_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=fov)
+        cams = room_cameras(scene, views + n_test, width, height, seed=seed, fov_deg=fov, plan=plan)
     if mesh is not None:  # how many cameras stand in each room: a tour can start from any of them
         eyes = cams.c2w.numpy()[:, :3, 3]
         for r in report["rooms"]:
