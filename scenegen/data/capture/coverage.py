@@ -134,7 +134,9 @@ def assess(c2w: np.ndarray, up=(0.0, 0.0, 1.0), points: np.ndarray | None = None
     c2w = np.asarray(c2w, dtype=np.float64)
     n = len(c2w)
     target, surround = look_target(c2w, points)
-    dirs = _unit(c2w[:, :3, 3] - target)
+    # around a subject: the angle between two views seen from it; cameras that do not converge (forward-facing,
+    # inside-out rooms): the angle between their viewing directions
+    dirs = _unit(c2w[:, :3, 3] - target) if surround else _unit(-c2w[:, :3, 2])
     cosang = np.clip(dirs @ dirs.T, -1, 1)
     np.fill_diagonal(cosang, -1)
     nearest = np.degrees(np.arccos(cosang.max(1))) if n > 1 else np.array([180.0])
