@@ -225,6 +225,24 @@ def test_sparse_large_photo_capture_gets_advice_and_a_reduced_training_resolutio
     assert "training resolution: 1/5 of 1600x1067 -> 320x213" in r.stderr and "3-minute budget" in r.stderr
     assert "sparse capture" in r.stderr and cfg["anneal_levels"] == pytest.approx(0.3)
     assert cfg["distortion_loss"] == pytest.approx(0.01)
+    # the tour report's floater measure, once the dataset has SfM points (here: a patch 1.5 m in front of view 0)
+    from scenegen.data.capture.colmap import write_ply
+    from scenegen.data.loader import load_dataset
+    from scenegen.pipelines.report import sfm_floaters_fn
+    from scenegen.train.run import load_run
+
+    ds = load_dataset(data, downscale=cfg["downscale"])
+    c2w0 = ds.cameras.c2w[0].double().numpy()
+    rng = np.random.default_rng(0)
+    local = np.c_[rng.uniform(-0.5, 0.5, (400, 2)), np.full(400, -1.5)]
+    pts = local @ c2w0[:3, :3].T + c2w0[:3, 3]
+    write_ply(data / "points.ply", pts, np.full((400, 3), 128, np.uint8))
+    meta = json.loads((data / "transforms.json").read_text())
+    meta["ply_file_path"] = "points.ply"
+    (data / "transforms.json").write_text(json.dumps(meta))
+    fn = sfm_floaters_fn(load_run(run, "cpu"), RunScene.read(run))
+    f = fn(ds.cameras, 0)
+    assert f is not None and 0.0 <= f <= 1.0
 
 
 @pytest.mark.heavy
