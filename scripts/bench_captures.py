@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from scenegen.data.capture.coverage import dataset_points, dense_core  # noqa: E402
 from scenegen.data.loader import load_dataset  # noqa: E402
+from scenegen.paths import load_camera_path  # noqa: E402
 from scenegen.render.floaters import frame_floaters  # noqa: E402
 from scenegen.train.resolution import choose_downscale  # noqa: E402
 from scenegen.train.run import load_run  # noqa: E402
@@ -120,9 +121,7 @@ def cmd_orbit(a) -> None:
     t = cli("render", "--run", a.run, "--camera-path", str(path), "--output", str(out / "orbit.mp4"),
             "--frames", str(out / "frames"))
     run = load_run(a.run, "cpu")
-    from scenegen.paths import cameras_from_spec, load_camera_path
-
-    cams = load_camera_path(path).cameras if hasattr(load_camera_path(path), "cameras") else cameras_from_spec(path)
+    cams = load_camera_path(path).cameras
     pts = dataset_points(run.scene.data)
     res = {"frames": len(cams), "render_s_per_frame": round(t / len(cams), 2)}
     if pts is not None:
