@@ -172,7 +172,7 @@ def test_disk_full_downscale_cache_warns_once_and_continues(tmp_path, capsys, mo
 
 
 @pytest.mark.parametrize("flag,value", [("--lr", "0"), ("--max-steps", "-3"), ("--max-steps", "0"),
-                                        ("--downscale", "0"), ("--grid-resolution", "0")])
+                                        ("--downscale", "-1"), ("--grid-resolution", "0")])
 def test_bad_train_flags_are_one_line(cube, tmp_path, capsys, flag, value):
     """Defect 4 (train flags): `train --lr 0`, `--max-steps -3` (was: silently 0 steps), `--max-steps 0` (was:
     silently 20000) stop with one line naming the flag, exit 2, before any work."""

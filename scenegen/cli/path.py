@@ -41,7 +41,7 @@ from scenegen.paths import (
     summarize,
     walkthrough,
 )
-from scenegen.pipelines.paths import contact_sheet_from_run, framing_from_run, volume_from_run
+from scenegen.pipelines.paths import contact_sheet_from_run, framing_from_run, orbit_tour, volume_from_run
 
 CameraType = Literal["perspective", "fisheye", "equirectangular", "omnidirectional", "vr180"]
 
@@ -146,15 +146,24 @@ class PathOrbit:
 
     output: Positional[Path]
     center: Optional[tuple[float, float, float]] = None
-    """Default: the run's content centre, else the origin."""
-    radius: float = 4.0
-    height: float = 1.5
-    """Height of the camera above the centre along the up axis."""
+    """Point to circle and look at. Default with --run: what the capture's cameras look at (their convergence
+    point on the SfM points' dense core; rooms: the content centre); without --run: the origin."""
+    radius: Optional[float] = None
+    """Horizontal distance from the centre (world units). Default with --run: the capture's own (the cameras'
+    median distance; rooms: 4); without: 4."""
+    height: Optional[float] = None
+    """Height of the camera above the centre along the up axis. Default with --run: the capture's own (the
+    cameras' median height; rooms: 1.5); without: 1.5."""
     turns: float = 1.0
+    """Number of turns (1 = a closed loop)."""
     direction: Literal["ccw", "cw"] = "ccw"
+    """Counter-clockwise or clockwise, seen from above."""
     seconds: float = 10.0
+    """Duration of the whole orbit."""
     run: Optional[Path] = None
+    """Trained run: its up axis and, by default, the capture's centre, radius and height."""
     up: Optional[tuple[float, float, float]] = None
+    """World up (default: the run's, else +Z)."""
     settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
 
 
@@ -463,19 +472,21 @@ def path_convert(cfg: PathConvert, console=None) -> Path:
 
 
 def path_orbit(cfg: PathOrbit, console=None) -> Path:
-    if not (cfg.radius > 0 and cfg.turns > 0 and cfg.seconds > 0):
-        raise InputError("radius, turns and seconds must be positive", field="--radius/--turns/--seconds")
+    if cfg.radius is not None:
+        validate.flag_number(cfg.radius, "--radius", lo=0, open_lo=True)
+    if cfg.height is not None:
+        validate.flag_number(cfg.height, "--height")
+    validate.flag_number(cfg.seconds, "--seconds", lo=0, open_lo=True)
     _seconds(cfg.seconds, "--seconds", cfg.settings.fps)
     validate.flag_number(cfg.turns, "--turns", lo=0, open_lo=True, hi=1000)
     up = _up(cfg.up, cfg.run)
-    if cfg.center is not None:
-        center = np.asarray(cfg.center, dtype=np.float64)
-    elif cfg.run is not None:
-        center = RunScene.read(cfg.run).center
+    if cfg.run is not None:
+        spec = orbit_tour(cfg.run, seconds=cfg.seconds, fov=cfg.settings.fov, center=cfg.center, radius=cfg.radius,
+                          height_above=cfg.height, up=up, turns=cfg.turns, direction=cfg.direction)
     else:
-        center = np.zeros(3)
-    spec = orbit(center, cfg.radius, cfg.height, turns=cfg.turns, direction=cfg.direction, fov=cfg.settings.fov,
-                 seconds=cfg.seconds, up=up)
+        center = np.asarray(cfg.center, dtype=np.float64) if cfg.center is not None else np.zeros(3)
+        spec = orbit(center, 4.0 if cfg.radius is None else cfg.radius, 1.5 if cfg.height is None else cfg.height,
+                     turns=cfg.turns, direction=cfg.direction, fov=cfg.settings.fov, seconds=cfg.seconds, up=up)
     return _save(_apply_settings(spec, cfg.settings), cfg.output, console)
 
 

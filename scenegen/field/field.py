@@ -110,6 +110,8 @@ class RadianceField(nn.Module):
         self.appearance = nn.Embedding(max(num_images, 1), cfg.appearance_dim) if cfg.appearance_dim > 0 else None
         if self.appearance is not None:
             nn.init.zeros_(self.appearance.weight)
+        self.level_mask: Tensor | None = None
+        """(output_dim,) weights of the hash levels' features (coarse-to-fine training), or None: all on."""
         self._fwd = self._forward_impl
         self._dens = self._density_impl
         if cfg.compile and self.encoding.tcnn is None:
@@ -130,6 +132,8 @@ class RadianceField(nn.Module):
     # The pure functions below are what torch.compile traces.
     def _density_impl(self, x: Tensor) -> tuple[Tensor, Tensor]:
         enc = self.encoding(to_unit_cube(x, self.bounded))
+        if self.level_mask is not None:
+            enc = enc * self.level_mask
         with self._mlp_context(x):
             h = self.density_mlp(enc)
         h = h.float()

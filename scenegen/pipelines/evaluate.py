@@ -31,6 +31,9 @@ class EvalConfig:
     data: Optional[Path] = None
     """Dataset folder (default: the one the run was trained on)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    full_resolution: bool = False
+    """Render and compare at the photos' full size, not at the run's training resolution (its --downscale,
+    chosen from the budget when it was trained; full size takes far longer on a CPU)."""
     progress: bool = True
 
     def validate(self) -> "EvalConfig":
@@ -66,11 +69,11 @@ class EvalResult:
     """Per image: frame, image, psnr, ssim (and depth_mae)."""
 
 
-def run_dataset(run: LoadedRun, data: Path | None = None) -> SceneDataset:
+def run_dataset(run: LoadedRun, data: Path | None = None, full_resolution: bool = False) -> SceneDataset:
     """The dataset ``run`` was trained on (or ``data`` instead), read as it was for training (downscale,
-    background)."""
-    return load_dataset(data if data is not None else Path(run.scene.data), downscale=run.scene.downscale,
-                        background=run.scene.background)
+    background), or at full size with ``full_resolution``."""
+    return load_dataset(data if data is not None else Path(run.scene.data),
+                        downscale=1 if full_resolution else run.scene.downscale, background=run.scene.background)
 
 
 def evaluate(cfg: EvalConfig, *, run: LoadedRun | None = None, dataset: SceneDataset | None = None) -> EvalResult:
@@ -78,7 +81,7 @@ def evaluate(cfg: EvalConfig, *, run: LoadedRun | None = None, dataset: SceneDat
     dataset or ``cfg.data``)."""
     cfg.validate()
     run = run if run is not None else load_run(cfg.run, cfg.device)
-    dataset = dataset if dataset is not None else run_dataset(run, cfg.data)
+    dataset = dataset if dataset is not None else run_dataset(run, cfg.data, cfg.full_resolution)
     output = cfg.resolved_output()
     r = measure.evaluate(run, dataset, split=cfg.split, output=output, every=cfg.every, save_images=cfg.save_images,
                          progress=cfg.progress)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from scenegen.core.errors import InputError
+from scenegen.data.capture.coverage import dataset_points, look_target, orbit_frame
 from scenegen.data.run_scene import RunScene
 from scenegen.paths import (
     CameraPath,
@@ -30,7 +31,7 @@ from scenegen.paths import (
 from scenegen.paths.framing import check_framing, framing_warnings
 from scenegen.train.run import LoadedRun, load_run
 
-__all__ = ["auto_tour", "contact_sheet_from_run", "orbit_tour", "density_fn", "framing_from_run", "occupied_fn", "path_scene", "volume_from_run"]
+__all__ = ["auto_tour", "capture_orbit", "contact_sheet_from_run", "orbit_tour", "density_fn", "framing_from_run", "occupied_fn", "path_scene", "volume_from_run"]
 
 
 def _run(run: LoadedRun | str | Path, device: str) -> LoadedRun:
@@ -199,18 +200,37 @@ def orbit_tour(
     radius: float | None = None,
     height_above: float | None = None,
     up=None,
+    turns: float = 1.0,
+    direction: str = "ccw",
 ) -> PathSpec:
     """An orbit around what a trained run shows (what ``scenegen path orbit --run`` writes), as a
-    :class:`PathSpec`. Default centre: the run's content centre; default radius: 4 world units; default height
-    above the centre: 1.5.
+    :class:`PathSpec`.
+
+    For a capture whose cameras converge on a subject (an object or a table scene photographed around it), the
+    defaults repeat the capture: centred on what the cameras look at (their optical axes' least-squares
+    convergence point, pulled onto the dense core of the dataset's SfM points), at the cameras' median
+    horizontal distance and median height (:func:`scenegen.data.capture.coverage.orbit_frame`). Otherwise
+    (rooms, inside-out captures): the content centre, radius 4 and height 1.5 world units.
 
     The one entry point for every caller (``path orbit``, ``scenegen tour``, the viewer's button).
     """
     run_dir = run.run_dir if isinstance(run, LoadedRun) else Path(run)
     scene = RunScene.read(run_dir)
-    c = np.asarray(center if center is not None else scene.center, dtype=np.float64)
     u = np.asarray(up if up is not None else scene.up, dtype=np.float64)
+    c_auto, r_auto, h_auto = capture_orbit(scene, u)
+    c = np.asarray(center if center is not None else c_auto, dtype=np.float64)
     kw = {} if fov is None else {"fov": fov}
-    spec = orbit(c, 4.0 if radius is None else radius, 1.5 if height_above is None else height_above,
-                 seconds=seconds, up=u, fps=fps, width=width, height_px=height, **kw)
-    return spec
+    return orbit(c, r_auto if radius is None else radius, h_auto if height_above is None else height_above,
+                 turns=turns, direction=direction, seconds=seconds, up=u, fps=fps, width=width, height_px=height,
+                 **kw)
+
+
+def capture_orbit(scene: RunScene, up) -> tuple[np.ndarray, float, float]:
+    """Centre, radius and height of :func:`orbit_tour`'s default orbit for a run's scene record."""
+    c2w = np.asarray(scene.train_c2w, dtype=np.float64)
+    if len(c2w) >= 3:
+        pts = dataset_points(scene.data) if scene.data else None
+        _, converge = look_target(c2w, pts)
+        if converge:
+            return orbit_frame(c2w, up, pts)
+    return np.asarray(scene.center, dtype=np.float64), 4.0, 1.5

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from scenegen.core import validate as v
+from scenegen.data.capture import coverage
 from scenegen.data.capture import process as capture
 from scenegen.data.loader import estimate_up_from_c2w
 from scenegen.paths import preview_png
@@ -76,6 +77,9 @@ class ProcessResult:
     seconds: float
     rejected: list[dict] = field(default_factory=list)
     """Images left out: {"image": name, "reason": why} (all of them also in OUTPUT/report.json)."""
+    advice: Optional[str] = None
+    """One line when the capture is too sparse for a clean result (few photos, large gaps between views, a
+    missing side, regions seen once) and what to do; None when it is dense enough."""
 
 
 def process(cfg: ProcessConfig, console=None) -> ProcessResult:
@@ -94,4 +98,13 @@ def process(cfg: ProcessConfig, console=None) -> ProcessResult:
                 title=f"{len(posed.names)} registered cameras (in file-name order) over {len(posed.points)} SfM points")
     return ProcessResult(output=Path(s["output"]), registered=int(s["registered"]), images=int(s["images"]),
                          points=int(s["points"]), reprojection_error_px=s["reprojection_error_px"],
-                         seconds=float(s["seconds"]), rejected=list(s["rejected"]))
+                         seconds=float(s["seconds"]), rejected=list(s["rejected"]), advice=capture_advice(posed, up))
+
+
+def capture_advice(posed, up) -> str | None:
+    """The sparse-capture advice line for the registered cameras (:mod:`scenegen.data.capture.coverage`)."""
+    if len(posed.names) < 2:
+        return None
+    k = posed.intrinsics[0] if posed.intrinsics else {}
+    intr = (float(k["fl_x"]), int(k["w"]), int(k["h"])) if {"fl_x", "w", "h"} <= set(k) else None
+    return coverage.assess(posed.c2w, up, posed.points if len(posed.points) else None, intr).advice()

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
+import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from scenegen.cameras.poses import up_basis
 from scenegen.core.errors import InputError
 from scenegen.core.io import atomic_write_text
+from scenegen.data.capture.coverage import dataset_points
 from scenegen.data.prior.generate import brief_scene
 from scenegen.data.prior.mesh_import import load_model_scene
 from scenegen.data.run_scene import RunScene
@@ -32,6 +34,7 @@ from scenegen.paths import CameraPath, load_camera_path
 from scenegen.paths.framing import FLAG_KINDS, check_framing, framing_warnings
 from scenegen.paths.tour_metrics import pose_shake, psnr, smooth_poses, temporal_consistency
 from scenegen.pipelines.paths import path_scene, volume_from_run
+from scenegen.render.floaters import MARGIN, frame_floaters
 from scenegen.train.run import LoadedRun, load_run
 from scenegen.video.report import timeline_png
 from scenegen.video.writer import read_png
@@ -42,6 +45,27 @@ CONSISTENCY_BAD_DB = 25.0
 """Temporal consistency below this (dB) is drawn red."""
 GT_PSNR_BAD_DB = 22.0
 """PSNR against ground truth below this (dB) is drawn red."""
+FLOATERS_BAD = 0.1
+"""A frame whose rays towards the SfM surface spend more than this share of their weight in front of it
+(:mod:`scenegen.render.floaters`) looks at floaters: drawn red."""
+
+
+def sfm_floaters_fn(run: LoadedRun, scene: RunScene):
+    """``fn(cameras, i) -> float | None``: the floater measure (:func:`scenegen.render.floaters.frame_floaters`)
+    of frame ``i`` of world-space pinhole ``cameras`` against the SfM points of the run's dataset; None when the
+    dataset has no SfM points."""
+    pts = dataset_points(scene.data) if scene.data else None
+    if pts is None or len(pts) == 0:
+        return None
+    tr = run.transform
+    pf = tr.world_to_field_points(torch.as_tensor(pts, dtype=torch.float32)).to(run.device)
+
+    def fn(cams, i: int) -> float | None:
+        c = tr.cameras_to_field(cams[[i]]).to(run.device)
+        intr = (float(c.fx[0]), float(c.fy[0]), float(c.cx[0]), float(c.cy[0]), int(c.width[0]), int(c.height[0]))
+        return frame_floaters(run.renderer, c.c2w[0], intr, pf, MARGIN)
+
+    return fn
 
 
 @dataclass
@@ -210,6 +234,8 @@ def tour_report(
     todo = sorted(set(todo) | set(thumb_ids))
 
     consistency = np.full(n, np.nan)
+    floaters = np.full(n, np.nan)
+    floater_fn = sfm_floaters_fn(run, scene) if pinhole else None
     rmse = np.full(n, np.nan)
     gt_psnr = np.full(n, np.nan)
     thumbs: dict[int, np.ndarray] = {}
@@ -230,6 +256,9 @@ def tour_report(
             acc = acc.reshape(h, w)
             if i in thumb_ids:
                 thumbs[i] = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+            if floater_fn is not None:
+                f = floater_fn(cams, i)
+                floaters[i] = np.nan if f is None else f
             if gt_scene is not None:
                 gt, _ = render_views(gt_scene, cams[[i]])
                 gt_psnr[i] = psnr(np.clip(rgb, 0, 1), gt[0])
@@ -250,6 +279,8 @@ def tour_report(
                  "shake": [round(float(x), 5) for x in shake_d],
                  "shake_deg": [round(float(x), 4) for x in shake_a],
                  **framing.per_frame()}
+    if floater_fn is not None:
+        per_frame["floaters"] = [None if not np.isfinite(x) else round(float(x), 4) for x in floaters]
     flags = {k: framing.flags[k] for k in FLAG_KINDS}
     summary = {
         "frames": n, "fps": fps, "duration_s": round(n / fps, 3), "measured_resolution": f"{w}x{h}",
@@ -269,14 +300,21 @@ def tour_report(
         "flagged_frames": {k: int(v.sum()) for k, v in flags.items()},
         "framing_settings": framing.settings,
     }
+    if floater_fn is not None:
+        summary["floaters"] = _stats(floaters, higher_better=False)
     verdicts = _verdicts(summary, consistency, gt_psnr if gt_scene is not None else None)
+    if floater_fn is not None and summary["floaters"]["mean"] is not None:
+        fl = summary["floaters"]
+        bad = int(np.sum(floaters > FLOATERS_BAD))
+        verdicts["floaters"] = (f"{fl['mean']:.3f} mean, worst {fl['max']:.3f} (frame {fl['worst_frames'][0]}); "
+                                f"{bad} measured frames above {FLOATERS_BAD:g}")
     summary["verdicts"] = verdicts
     doc = {"format": "scenegen-tour-report-1", "run": str(run.run_dir), "camera_path": str(path.source or ""),
            "step": run.step, "summary": summary, "warnings": [w.message for w in warnings], "per_frame": per_frame}
     json_out = Path(json_out)
     json_out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(json_out, json.dumps(doc, indent=1))
-    rows = _rows(consistency, gt_psnr if gt_scene is not None else None, framing, yaw_rate, verdicts)
+    rows = _rows(consistency, gt_psnr if gt_scene is not None else None, framing, yaw_rate, verdicts, floaters)
     timeline_png(png_out, rows, thumbs, n, fps, title=title or (path.source.name if path.source else "tour"),
                  subtitle=f"run {run.run_dir} (step {run.step}), {n} frames at {fps:g} fps, measured at {w}x{h}")
     summary["seconds"] = round(time.time() - t0, 2)
@@ -311,7 +349,7 @@ def _verdicts(s: dict, consistency: np.ndarray, gt: np.ndarray | None) -> dict:
     return out
 
 
-def _rows(consistency, gt, framing, yaw_rate, verdicts) -> list[dict]:
+def _rows(consistency, gt, framing, yaw_rate, verdicts, floaters=None) -> list[dict]:
     """The timeline's rows (see :func:`scenegen.video.report.timeline_png`)."""
     st = framing.settings
     measured = np.flatnonzero(np.isfinite(consistency))
@@ -324,6 +362,10 @@ def _rows(consistency, gt, framing, yaw_rate, verdicts) -> list[dict]:
     if gt is not None:
         rows.append(dict(name="PSNR vs ground truth", unit="dB", values=gt, bad=gt < GT_PSNR_BAD_DB,
                          threshold=GT_PSNR_BAD_DB, verdict=verdicts.get("gt_psnr", "n/a")))
+    if "floaters" in verdicts and np.isfinite(floaters).any():
+        rows.append(dict(name="floaters (weight before the SfM surface)", unit="", values=floaters,
+                         bad=np.nan_to_num(floaters) > FLOATERS_BAD, threshold=FLOATERS_BAD,
+                         verdict=verdicts["floaters"]))
     rows.append(dict(name="support: nearest training view", unit="m", values=framing.train_distance,
                      bad=framing.flags["unseen"], threshold=st["max_train_distance"], verdict=verdicts["support"]))
     rows.append(dict(name="clearance", unit="m", values=framing.clearance, bad=framing.flags["too_close"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scenegen.core.ownership import OwnedDir
+from scenegen.data.capture.coverage import Coverage, assess, dataset_points
 from scenegen.data.dataset import SceneDataset
 from scenegen.train.config import TrainConfig
 from scenegen.train.trainer import Trainer, TrainResult, process_elapsed
@@ -27,11 +28,52 @@ def train(cfg: TrainConfig, console=None, *, dataset: SceneDataset | None = None
     if budget_from_now:
         t.budget_origin = process_elapsed()
     t.setup()
+    sparse_capture_check(t, console)
     outside = t.dataset.files_outside_root() if t.dataset is not None else []
     if outside and console is not None:
         console.print(f"note: {len(outside)} file(s) the dataset names lie outside its folder {t.dataset.root} "
                       f"(read, not written), e.g. {outside[0]}")
     return t.train()
+
+
+def is_capture(ds: SceneDataset) -> bool:
+    """Photos of a real scene (not a synthetic Blender set, not a generated prior)."""
+    return ds.kind != "blender" and ds.metadata.get("generator") is None
+
+
+def dataset_coverage(ds: SceneDataset, frames: list[int] | None = None) -> Coverage:
+    """:func:`~scenegen.data.capture.coverage.assess` of a dataset's (training) cameras and SfM points."""
+    frames = list(range(len(ds))) if frames is None else frames
+    c2w = ds.cameras.c2w[frames].numpy()
+    up = ds.metadata.get("up") or (0.0, 0.0, 1.0)
+    i = frames[0]
+    intr = (float(ds.cameras.fx[i]), int(ds.cameras.width[i]), int(ds.cameras.height[i]))
+    return assess(c2w, up, dataset_points(ds.root), intr)
+
+
+def sparse_capture_check(t: Trainer, console=None) -> Coverage | None:
+    """Before training a real capture: say when it is too sparse for a clean result and what to do, and switch
+    on the sparse-view regularisers the user did not set (coarse-to-fine hash levels over the first 30 % of
+    training, the SfM points guiding the geometry for half of it instead of a quarter)."""
+    ds, cfg = t.dataset, t.cfg
+    if ds is None or not is_capture(ds) or t.ckpt is not None:
+        if cfg.anneal_levels is None:
+            cfg.anneal_levels = 0.0
+        return None
+    cov = dataset_coverage(ds, t.train_frames)
+    line = cov.advice()
+    if line and console is not None:
+        console.print(f"[yellow]{line}[/]", highlight=False, soft_wrap=True)
+    if cfg.anneal_levels is None:
+        cfg.anneal_levels = 0.3 if cov.sparse else 0.0
+        if cov.sparse:
+            if cfg.sparse_depth_until == TrainConfig.sparse_depth_until:  # the default: not set by the user
+                cfg.sparse_depth_until = 0.5
+            if console is not None:
+                console.print("  sparse views: the hash levels are trained coarse to fine over the first 30 % "
+                              "(--anneal-levels), the SfM points guide half of training", highlight=False)
+    cfg.save(Path(cfg.output) / "config.json")
+    return cov
 
 
 # What a run folder holds at its top level (the trainer writes them; eval/ is `scenegen eval`'s).

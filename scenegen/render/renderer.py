@@ -60,6 +60,7 @@ class Renderer:
         out["num_samples"] = torch.tensor(ray_idx.numel())
         out["num_marched"] = torch.tensor(marched)
         out["ray_idx"], out["t_mid"] = ray_idx, tm  # per sample, with out["weights"], for sample-level losses
+        out["dt"] = t1 - t0
         return out
 
     @torch.no_grad()

@@ -35,8 +35,9 @@ class TrainConfig:
     """Stop when the whole command has run this many minutes, more than 0 (loading and compile warm-up
     included)."""
     seed: int = 0
-    downscale: int = 1
-    """Read images downscaled by this integer factor (a downscaled copy is cached)."""
+    downscale: int = 0
+    """Read images downscaled by this integer factor (a downscaled copy is cached); 0 = auto: chosen from the
+    photo size, the photo count, the time budget and the device (printed at start; saved in config.json)."""
     background: Literal["white", "black", "random"] = "white"
     """Background of RGBA images (training composites on random colours when 'random')."""
     resume: bool = False
@@ -63,6 +64,12 @@ class TrainConfig:
     depth_init: bool = True
     """Seed the occupancy grid from the depth maps (or the structure-from-motion points) where the dataset has
     them: space in front of the surfaces starts empty, the surfaces occupied."""
+    distortion_loss: Optional[float] = None
+    """Weight of mip-NeRF 360's distortion loss, which pulls each ray's rendering weight onto one surface (fewer
+    floaters in the contracted background); default: 0.01 for unbounded scenes (real captures), 0 for bounded."""
+    anneal_levels: Optional[float] = None
+    """Fraction of training over which the finer hash levels are switched on, coarse to fine (regularises sparse
+    captures); default: 0.3 when the capture is too sparse (said at start), else 0 (off)."""
     grid_resolution: int = 128
     grid_update_every: int = 16
     scene_kind: Literal["auto", "bounded", "unbounded"] = "auto"
@@ -98,7 +105,7 @@ class TrainConfig:
         if self.time_budget is not None:
             f(self.time_budget, "--time-budget", lo=0, open_lo=True)
         f(self.seed, "--seed", whole=True)
-        f(self.downscale, "--downscale", lo=1, whole=True)
+        f(self.downscale, "--downscale", lo=0, whole=True, hint="0 = auto")
         f(self.threads, "--threads", lo=0, whole=True)
         f(self.lr, "--lr", lo=0, open_lo=True)
         f(self.lr_final, "--lr-final", lo=0, open_lo=True)
@@ -107,6 +114,10 @@ class TrainConfig:
         f(self.min_rays, "--min-rays", lo=1, hi=self.max_rays, whole=True, hint="--min-rays <= --max-rays")
         f(self.depth_loss, "--depth-loss", lo=0)
         f(self.sparse_depth_until, "--sparse-depth-until", lo=0, hi=1)
+        if self.distortion_loss is not None:
+            f(self.distortion_loss, "--distortion-loss", lo=0)
+        if self.anneal_levels is not None:
+            f(self.anneal_levels, "--anneal-levels", lo=0, hi=1)
         f(self.grid_resolution, "--grid-resolution", lo=2, hi=1024, whole=True)
         f(self.grid_update_every, "--grid-update-every", lo=1, whole=True)
         f(self.eval_every, "--eval-every", lo=0)

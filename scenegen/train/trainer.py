@@ -34,6 +34,8 @@ from scenegen.train.checkpoint import RunLock, load_checkpoint, load_state, save
 from scenegen.train.journal import MetricsLog, resume_overrides
 from scenegen.train.config import TrainConfig
 from scenegen.train.metrics import mse_to_psnr, psnr
+from scenegen.train.regularize import distortion_loss, level_weights
+from scenegen.train.resolution import auto_downscale
 
 _IMPORT_TIME = time.time()
 
@@ -228,6 +230,9 @@ def resolve_auto(cfg: TrainConfig, ds: SceneDataset, cams_field=None, device_typ
     if grid.max_resolution <= 0 or grid.levels <= 0:
         auto = pixel_footprint_resolution(cams_field, cfg.scene_kind == "bounded") if cams_field is not None else None
         cfg.field.grid = grid.resolved(auto)
+    if cfg.distortion_loss is None:
+        # mip-NeRF 360's value; it cut floaters on fern and bonsai at equal steps (BENCHMARKS.md, real captures)
+        cfg.distortion_loss = 0.01 if cfg.scene_kind == "unbounded" else 0.0
     if cfg.scene_kind == "unbounded":
         if cfg.march.cone_angle <= 0:
             cfg.march.cone_angle = 1.0 / 64
@@ -307,8 +312,11 @@ class Trainer:
                 file=ckpt_path,
             )
         if self.dataset is None:
-            self.dataset = load_dataset(cfg.data, downscale=cfg.downscale, background=cfg.background)
+            self.dataset = load_dataset(cfg.data, downscale=max(1, cfg.downscale), background=cfg.background)
+            if cfg.downscale == 0:
+                self._say(auto_downscale(self.dataset, cfg, self.device.type).reason)
         ds = self.dataset
+        cfg.downscale = int(ds.downscale or 1)
         if cfg.scene_kind == "auto":
             cfg.scene_kind = "bounded" if ds.bounded else "unbounded"
         bounded = cfg.scene_kind == "bounded"
@@ -451,6 +459,9 @@ class Trainer:
         # the occupancy grid's refresh (Instant-NGP's schedule) draws its random cells first
         self.grid.update_every_n_steps(self.step, self.field.density, cfg.grid_update_every, generator=gen)
         lr = self.set_lr()
+        g = cfg.field.grid
+        self.field.level_mask = level_weights(self.progress_fraction(), g.levels, g.features_per_level,
+                                              cfg.anneal_levels or 0.0, self.device)
         depth_w = self.depth_weight()
         frame, u, v, pix, zdepth = self.bank.sample(self.num_rays, gen, sparse=depth_w > 0)
         origins, dirs = self.cams.generate_rays(frame, u, v)
@@ -471,6 +482,9 @@ class Trainer:
             known = zdepth > 0
             if bool(known.any()):
                 loss = loss + depth_w * depth_losses(out, t_gt, known, self.renderer.marcher.step)
+        if cfg.distortion_loss:
+            loss = loss + cfg.distortion_loss * distortion_loss(out["weights"], out["t_mid"], out["dt"], out["ray_idx"],
+                                                                len(u), cfg.scene_kind == "bounded")
         self.optimizer.zero_grad(set_to_none=True)
         n_samples = int(out["num_samples"])
         if n_samples > 0:
