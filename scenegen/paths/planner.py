@@ -203,7 +203,7 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
     v = fm.voxel
     _, perm = grid_zup(volume)
     rm = segment_rooms(fm.free, fm.distance, v, hints=_hints_to_map(volume, perm, hints),
-                       room_split=room_split if room_split is not None else max(0.6, clearance + 0.25),
+                       room_split=room_split if room_split is not None else 0.5,
                        min_room_area=min_room_area)
     safe, used = safe_cells(fm.free, fm.distance, rm.labels, rm.doors, v, clearance, min(door_clearance, clearance))
     if not safe.any():
@@ -273,10 +273,14 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
                 skipped.append(k)
                 continue
             xy = smooth_route(r[0], r[1], safe, v, radius=style.corner_radius)
+            # the view turns to the room only after the last doorway (inside the room)
+            last = int(np.nonzero(r[1])[0][-1])
+            inside = float(np.linalg.norm(np.diff(r[0][last:], axis=0), axis=1).sum()) * v
+            blend = 0.8 * inside
             if len(xy) >= 2 and float(np.linalg.norm(xy[-1] - xy[0])) * v > 0.05:
-                wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag)
+                wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag, end_blend=blend)
                 moves.append(Turn(xy=xy[0], to=turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov))))
-                moves.append(Walk(xy=xy, end_yaw=diag))
+                moves.append(Walk(xy=xy, end_yaw=diag, end_blend=blend))
                 yaw = float(wy[-1])
         else:
             moves.append(Hold(xy=cell + 0.5, seconds=1.0))

@@ -29,7 +29,9 @@ class Walk:
     xy: np.ndarray
     """(N, 2) map cells, evenly spaced (``step`` world units)."""
     end_yaw: float | None = None
-    """Heading to arrive with (the room's view): the last ``look_ahead`` of the walk turns to it."""
+    """Heading to arrive with (the room's view): the last ``end_blend`` of the walk turns to it."""
+    end_blend: float = 1.5
+    """World units (at most the look-ahead): only the stretch inside the room arrived in."""
 
 
 @dataclass
@@ -58,10 +60,11 @@ def _unwrap_near(a: float, ref: float) -> float:
     return a + 2 * math.pi * round((ref - a) / (2 * math.pi))
 
 
-def walk_yaw(xy: np.ndarray, voxel: float, look_ahead: float, end_yaw: float | None = None) -> np.ndarray:
+def walk_yaw(xy: np.ndarray, voxel: float, look_ahead: float, end_yaw: float | None = None,
+             end_blend: float | None = None) -> np.ndarray:
     """(N,) heading (radians, unwrapped) at each point of a route (N, 2): towards the route point
     ``look_ahead`` (world units) further on; near the end, the route's last direction, or (``end_yaw``) turning
-    smoothly to that heading over the last ``look_ahead`` (the camera looks into the room it arrives in instead
+    smoothly to that heading over the last ``end_blend`` (default ``look_ahead``; the camera looks into the room it arrives in instead
     of at the wall it walks towards)."""
     seg = np.linalg.norm(np.diff(xy, axis=0), axis=1) * voxel
     s = np.concatenate([[0.0], np.cumsum(seg)])
@@ -82,7 +85,7 @@ def walk_yaw(xy: np.ndarray, voxel: float, look_ahead: float, end_yaw: float | N
         yaw = np.convolve(pad, np.ones(2 * w + 1) / (2 * w + 1), mode="valid")
     if end_yaw is not None and total > 1e-6:
         e = _unwrap_near(float(end_yaw), float(yaw[-1]))
-        blend = min(look_ahead, 0.8 * total)
+        blend = min(look_ahead if end_blend is None else end_blend, look_ahead, 0.8 * total)
         u = np.clip((s - (total - blend)) / max(blend, 1e-9), 0.0, 1.0)
         wgt = u * u * (3 - 2 * u)
         yaw = (1 - wgt) * yaw + wgt * e
@@ -129,7 +132,7 @@ def timeline(moves: list, voxel: float, yaw0: float, *, speed: float, turn_rate:
         if isinstance(m, Walk):
             if len(m.xy) < 2:
                 continue
-            y = walk_yaw(m.xy, voxel, look_ahead, m.end_yaw)
+            y = walk_yaw(m.xy, voxel, look_ahead, m.end_yaw, m.end_blend)
             y = y + (_unwrap_near(float(y[0]), yaw) - float(y[0]))
             tt = _walk_times(m.xy, y, voxel, speed, turn_rate, accel)
             ts.append(t_end + tt[1:])

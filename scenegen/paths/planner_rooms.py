@@ -10,8 +10,8 @@ Everything here works on the floor plan's cells (the volume's first two grid axe
   does not show) is dropped, free space outside every box is still walked.
 * **Doors** (:func:`find_doors`): each connected stretch of the border between two rooms is an opening; its
   centre, its direction across (the normal, from the first room to the second) and its width.
-* **Corridors**: a room named ``hall``/``corridor``/``hallway`` by a hint, or one that is long and narrow
-  (its widest point under 1.8 m across and its length more than 2.5 times that): passed through, no reveal.
+* **Corridors**: a room named ``hall``/``corridor``/``hallway`` by a hint, or one that is narrow (its widest
+  point under 1.8 m across) and joins at least two other rooms: passed through, no reveal.
 """
 
 from __future__ import annotations
@@ -81,12 +81,54 @@ def _renumber(lab: np.ndarray) -> np.ndarray:
 
 
 def _segment_free(free: np.ndarray, distance: np.ndarray, voxel: float, room_split: float,
-                  min_room_area: float) -> np.ndarray:
-    """Rooms without hints: cores of the free space eroded at ``room_split``, grown back, small ones merged."""
-    seeds, n = ndimage.label(distance >= room_split, structure=_EIGHT)
-    if n == 0:
-        seeds, n = ndimage.label(free, structure=_EIGHT)
-    lab = _grow_labels(seeds, free)
+                  min_room_area: float, dynamic: float = 0.1, level_step: float = 0.05) -> np.ndarray:
+    """Rooms without hints: a watershed of the free space's distance map by falling levels.
+
+    Going down from the largest clearance to ``room_split`` (wider than half a door, so doorways are never
+    crossed), each new connected part of ``distance >= level`` starts a room and parts that meet grow towards
+    each other (first come, 8-connected). A room whose highest clearance is less than ``dynamic`` above the level
+    where it met a room with a higher one (a bay or an alcove of the same space) joins that room. Cells below
+    ``room_split`` (doorways, the strip along the walls) go to the nearest room (geodesically); rooms smaller
+    than ``min_room_area`` merge into their neighbours."""
+    lab = np.zeros(free.shape, np.int32)
+    peak: dict[int, float] = {}
+    into: dict[int, tuple[int, float]] = {}
+    top = float(distance.max()) if free.any() else 0.0
+    levels = np.arange(top, room_split - 1e-9, -level_step) if top >= room_split else np.array([])
+    nid = 0
+    for t in levels:
+        comps, n = ndimage.label(free & (distance >= t), structure=_EIGHT)
+        if n == 0:
+            continue
+        for j in range(1, n + 1):
+            comp = comps == j
+            ids = [int(q) for q in np.unique(lab[comp]) if q > 0]
+            if not ids:
+                nid += 1
+                lab[comp] = nid
+                peak[nid] = float(distance[comp].max())
+            elif len(ids) == 1:
+                lab[comp & (lab == 0)] = ids[0]
+            else:
+                best = max(ids, key=lambda q: peak[q])
+                for q in ids:
+                    if q != best and q not in into:
+                        into[q] = (best, float(t))
+                lab = np.where(comp, _grow_labels(np.where(comp, lab, 0), comp), lab)
+    if nid == 0:
+        lab, nid = ndimage.label(free, structure=_EIGHT)
+    else:
+        def root(q: int) -> int:
+            while q in into and peak[q] - into[q][1] < dynamic:
+                q = into[q][0]
+            return q
+
+        lut = np.arange(nid + 1, dtype=np.int32)
+        for q in range(1, nid + 1):
+            lut[q] = root(q)
+        lab = lut[lab]
+        lab = _grow_labels(lab, free)
+    n = int(lab.max())
     for _ in range(n):
         areas = np.bincount(lab.ravel(), minlength=n + 1) * voxel * voxel
         small = [k for k in range(1, n + 1) if 0 < areas[k] < min_room_area]
@@ -98,7 +140,7 @@ def _segment_free(free: np.ndarray, distance: np.ndarray, voxel: float, room_spl
     return _renumber(lab)
 
 
-def segment_rooms(free: np.ndarray, distance: np.ndarray, voxel: float, hints=None, room_split: float = 0.75,
+def segment_rooms(free: np.ndarray, distance: np.ndarray, voxel: float, hints=None, room_split: float = 0.5,
                   min_room_area: float = 1.5) -> RoomMap:
     """Label the rooms of the free cells (see the module docstring).
 
@@ -149,18 +191,18 @@ def segment_rooms(free: np.ndarray, distance: np.ndarray, voxel: float, hints=No
         while f"room_{n}" in taken:
             n += 1
         names[k] = f"room_{n}"
-    corridor = {}
+    rm = RoomMap(labels=lab, names=names, area=area)
+    rm.doors = find_doors(lab, voxel)
     for k in labels:
         kind = kinds.get(k, "")
         if kind:
-            corridor[k] = kind == "hallway" or any(w in names[k].lower() for w in ("hall", "corridor"))
+            rm.corridor[k] = kind == "hallway" or any(w in names[k].lower() for w in ("hall", "corridor"))
             continue
+        # by shape: narrow and joining at least two other rooms (a bedroom narrowed by its bed is not)
         reg = lab == k
         d = ndimage.distance_transform_edt(np.pad(reg, 1))[1:-1, 1:-1] * voxel
         across = 2.0 * float(d.max())
-        corridor[k] = across < 1.8 and area[k] / max(across, 1e-9) > 2.5 * across
-    rm = RoomMap(labels=lab, names=names, corridor=corridor, area=area)
-    rm.doors = find_doors(lab, voxel)
+        rm.corridor[k] = across < 1.8 and len(rm.neighbours(k)) >= 2
     return rm
 
 
