@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from scenegen.core.errors import InputError
 from scenegen.paths.floor import FloorMap, floor_map, from_map, grid_zup, to_map
@@ -184,6 +185,14 @@ def _route(router: Router, rm: RoomMap, safe, voxel, a, b) -> tuple[np.ndarray, 
     return np.concatenate(pts), np.concatenate(pins)
 
 
+def _wide_part(mask: np.ndarray, voxel: float, half_width: float = 0.8) -> np.ndarray:
+    """Cells of ``mask`` a disk of ``half_width`` reaches inside it (a morphological opening)."""
+    r = max(1, int(round(half_width / voxel)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    return ndimage.binary_opening(np.pad(mask, r + 1), structure=xx * xx + yy * yy <= r * r)[r + 1 : -r - 1,
+                                                                                             r + 1 : -r - 1]
+
+
 def _open_dirs(free, xy, voxel, hfov) -> np.ndarray:
     dep = ray_depths(free, np.asarray(xy, float)[None], n_dir=180)[0] * voxel
     return near_fraction(dep, hfov, 1.0) <= 0.3
@@ -226,6 +235,26 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         if a > best_area:
             comp_best, best_area = reach, a
     reach = set(comp_best or [])
+    # a room cut off at its own clearance (a cluttered bathroom behind a door): lower it, down to a doorway's
+    if comp_best and len(reach) < len(anchor) or len(anchor) < len(labels):
+        lows = [k for k in labels if k not in reach]
+        for c in np.linspace(min(door_clearance, clearance) + 0.05, clearance, 4)[::-1]:
+            for k in lows:
+                safe |= (rm.labels == k) & fm.free & (fm.distance >= c)
+                used[k] = min(used.get(k, c), c)
+            router = Router(safe, fm.distance, v, prefer=1.0)
+            base = next(iter(reach)) if reach else None
+            d0 = router.from_node(router.node(anchor[base]))[0] if base is not None else None
+            for k in lows:
+                reg = (rm.labels == k) & safe
+                if reg.any():
+                    dd = np.where(reg, fm.distance, -1.0)
+                    anchor[k] = np.array(np.unravel_index(int(np.argmax(dd)), dd.shape))
+                    if d0 is not None and np.isfinite(d0[router.node(anchor[k])]):
+                        reach.add(k)
+            lows = [k for k in lows if k not in reach]
+            if not lows:
+                break
     by_name = {rm.names[k]: k for k in labels}
     if rooms:
         order = []
@@ -259,13 +288,17 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
             if leg is not None:
                 inside = np.nonzero(mask[leg[:, 0], leg[:, 1]])[0]
                 entry = leg[inside[0]] + 0.5 if len(inside) else None
-        # never in a doorway: the room's own clearance
-        vp = vantage_point(mask, safe & (fm.distance >= used.get(k, 0.0)), fm.distance, v, entry)
+        # never in a doorway (the room's own clearance), and in the room's wide part when it has one (not in
+        # a corridor-like strip of it)
+        stand = safe & (fm.distance >= used.get(k, 0.0))
+        wide = _wide_part(mask, v)
+        view = wide if (wide & stand).any() else mask
+        vp = vantage_point(view, stand, fm.distance, v, entry)
         if vp is None:
             skipped.append(k)
             continue
         cell, diag = vp
-        a, b, open_ = pan_range(fm.free, mask, cell + 0.5, diag, v, hfov)
+        a, b, open_ = pan_range(fm.free, view, cell + 0.5, diag, v, hfov)
         seconds = float(np.clip(room_seconds_per_m2 * rm.area[k], 4.0, 14.0))
         if pos is not None:
             r = _route(router, rm, safe, v, pos, cell)
@@ -279,7 +312,7 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
             blend = 0.8 * inside
             if len(xy) >= 2 and float(np.linalg.norm(xy[-1] - xy[0])) * v > 0.05:
                 wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag, end_blend=blend)
-                moves.append(Turn(xy=xy[0], to=turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov))))
+                moves.append(Turn(xy=xy[0], delta=turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov)) - yaw))
                 moves.append(Walk(xy=xy, end_yaw=diag, end_blend=blend))
                 yaw = float(wy[-1])
         else:
@@ -288,10 +321,10 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         # to the nearer end of the pan, the way that keeps walls out of the picture, then across the room
         ta, tb = turn_path(yaw, a, open_), turn_path(yaw, b, open_)
         if abs(ta - yaw) <= abs(tb - yaw):
-            moves += [Turn(xy=cell + 0.5, to=ta), Pan(xy=cell + 0.5, start=ta, end=ta + (b - a), seconds=seconds)]
+            moves += [Turn(xy=cell + 0.5, delta=ta - yaw), Pan(xy=cell + 0.5, start=ta, end=ta + (b - a), seconds=seconds)]
             yaw = ta + (b - a)
         else:
-            moves += [Turn(xy=cell + 0.5, to=tb), Pan(xy=cell + 0.5, start=tb, end=tb - (b - a), seconds=seconds)]
+            moves += [Turn(xy=cell + 0.5, delta=tb - yaw), Pan(xy=cell + 0.5, start=tb, end=tb - (b - a), seconds=seconds)]
             yaw = tb - (b - a)
         moves.append(Hold(xy=cell + 0.5, seconds=0.7))
         pos = cell
@@ -306,8 +339,6 @@ def _first_yaw(moves) -> float:
     for m in moves:
         if isinstance(m, Pan):
             return float(m.start)
-        if isinstance(m, Turn):
-            return float(m.to)
     return 0.0
 
 

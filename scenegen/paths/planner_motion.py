@@ -37,8 +37,8 @@ class Walk:
 @dataclass
 class Turn:
     xy: np.ndarray
-    to: float
-    """Target heading; the turn takes the way already chosen by the caller (``to`` is continuous)."""
+    delta: float
+    """Signed turn (radians): the way (left or right, possibly more than half a turn) the caller chose."""
 
 
 @dataclass
@@ -146,9 +146,7 @@ def timeline(moves: list, voxel: float, yaw0: float, *, speed: float, turn_rate:
         if isinstance(m, Hold):
             tt, y = np.linspace(0.0, m.seconds * pan_scale, 3), np.full(3, yaw)
         elif isinstance(m, Turn):
-            target = float(m.to)
-            if abs(target - yaw) > math.pi:  # the caller chose a way relative to another start: keep it near
-                target = _unwrap_near(target, yaw)
+            target = yaw + float(m.delta)
             sec = abs(target - yaw) * math.pi / (2 * 0.9 * turn_rate)  # peak rate of the eased turn
             if sec < 1e-3:
                 continue

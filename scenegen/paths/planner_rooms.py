@@ -140,6 +140,34 @@ def _segment_free(free: np.ndarray, distance: np.ndarray, voxel: float, room_spl
     return _renumber(lab)
 
 
+def _split_corridors(lab: np.ndarray, voxel: float, half_width: float = 0.8, min_area: float = 2.0) -> np.ndarray:
+    """A corridor opening widely onto a room is one basin of the clearance map with it: split it off. The
+    room's wide part is what a disk of ``half_width`` reaches inside it (morphological opening); a narrow rest
+    of at least ``min_area`` that is long (more than three times as long as wide) becomes a room of its own."""
+    r = max(1, int(round(half_width / voxel)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    disk = xx * xx + yy * yy <= r * r
+    out = lab.copy()
+    nid = int(lab.max())
+    for k in [int(q) for q in np.unique(lab) if q > 0]:
+        reg = lab == k
+        wide = ndimage.binary_opening(np.pad(reg, r + 1), structure=disk)[r + 1 : -r - 1, r + 1 : -r - 1]
+        if not wide.any():
+            continue
+        rest, n = ndimage.label(reg & ~wide, structure=_EIGHT)
+        for j in range(1, n + 1):
+            part = rest == j
+            area = float(part.sum()) * voxel * voxel
+            if area < min_area:
+                continue
+            d = ndimage.distance_transform_edt(np.pad(part, 1))[1:-1, 1:-1] * voxel
+            across = 2.0 * float(d.max())
+            if area / max(across, 1e-9) > 3.0 * across:
+                nid += 1
+                out[part] = nid
+    return _renumber(out) if nid > int(lab.max()) else out
+
+
 def segment_rooms(free: np.ndarray, distance: np.ndarray, voxel: float, hints=None, room_split: float = 0.5,
                   min_room_area: float = 1.5) -> RoomMap:
     """Label the rooms of the free cells (see the module docstring).
@@ -179,7 +207,7 @@ def segment_rooms(free: np.ndarray, distance: np.ndarray, voxel: float, hints=No
                     seeds[part] = k
             lab = _grow_labels(seeds, free)
     if lab is None:
-        lab = _segment_free(free, distance, voxel, room_split, min_room_area)
+        lab = _split_corridors(_segment_free(free, distance, voxel, room_split, min_room_area), voxel)
         names, kinds = {}, {}
     labels = [int(k) for k in np.unique(lab) if k > 0]
     area = {k: float((lab == k).sum()) * voxel * voxel for k in labels}
