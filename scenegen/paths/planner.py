@@ -193,6 +193,21 @@ def _wide_part(mask: np.ndarray, voxel: float, half_width: float = 0.8) -> np.nd
                                                                                              r + 1 : -r - 1]
 
 
+def _visible(mask: np.ndarray, xy, n_dir: int = 360) -> np.ndarray:
+    """(X, Y) bool cells of ``mask`` seen from map point ``xy`` (rays through ``mask`` only)."""
+    dep = ray_depths(mask, np.asarray(xy, float)[None], n_dir=n_dir)[0]
+    ang = np.arange(n_dir) * (2 * math.pi / n_dir)
+    out = np.zeros_like(mask)
+    X, Y = mask.shape
+    for t in np.arange(0.0, float(dep.max()), 0.5):
+        ok = dep > t
+        i = np.floor(xy[0] + t * np.cos(ang[ok])).astype(int)
+        j = np.floor(xy[1] + t * np.sin(ang[ok])).astype(int)
+        good = (i >= 0) & (i < X) & (j >= 0) & (j < Y)
+        out[i[good], j[good]] = True
+    return out & mask
+
+
 def _open_dirs(free, xy, voxel, hfov) -> np.ndarray:
     dep = ray_depths(free, np.asarray(xy, float)[None], n_dir=180)[0] * voxel
     return near_fraction(dep, hfov, 1.0) <= 0.3
@@ -239,8 +254,9 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
     if comp_best and len(reach) < len(anchor) or len(anchor) < len(labels):
         lows = [k for k in labels if k not in reach]
         for c in np.linspace(min(door_clearance, clearance) + 0.05, clearance, 4)[::-1]:
-            for k in lows:
-                safe |= (rm.labels == k) & fm.free & (fm.distance >= c)
+            for k in lows:  # the room and the way into it (a metre around it)
+                near = ndimage.binary_dilation(rm.labels == k, iterations=max(1, int(round(1.0 / v))))
+                safe |= near & fm.free & (fm.distance >= c)
                 used[k] = min(used.get(k, c), c)
             router = Router(safe, fm.distance, v, prefer=1.0)
             base = next(iter(reach)) if reach else None
@@ -278,13 +294,51 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
 
     hfov = 2.0 * math.atan(math.tan(math.radians((fov or style.fov) / 2.0)) * aspect)
     moves: list = []
-    pos = None
-    yaw = None
-    for n, k in enumerate(order):
+    state = {"pos": None, "yaw": None}
+
+    def visit(k: int, view: np.ndarray, stand: np.ndarray, entry, area: float):
+        """Walk to the best vantage point of ``view`` (cells ``stand``), pan across it; returns the cell or None."""
+        vp = vantage_point(view, stand, fm.distance, v, entry)
+        if vp is None:
+            return None
+        cell, diag = vp
+        a, b, open_ = pan_range(fm.free, view, cell + 0.5, diag, v, hfov)
+        seconds = float(np.clip(room_seconds_per_m2 * area, 4.0, 14.0))
+        pos, yaw = state["pos"], state["yaw"]
+        if pos is not None:
+            r = _route(router, rm, safe, v, pos, cell)
+            if r is None:
+                return None
+            xy = smooth_route(r[0], r[1], safe, v, radius=style.corner_radius)
+            # the view turns to the room only after the last doorway (inside the room)
+            last = int(np.nonzero(r[1])[0][-1])
+            blend = 0.8 * float(np.linalg.norm(np.diff(r[0][last:], axis=0), axis=1).sum()) * v
+            if len(xy) >= 2 and float(np.linalg.norm(xy[-1] - xy[0])) * v > 0.05:
+                wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag, end_blend=blend)
+                turn = turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov)) - yaw
+                moves.extend([Turn(xy=xy[0], delta=turn), Walk(xy=xy, end_yaw=diag, end_blend=blend)])
+                yaw = float(wy[-1])
+        else:
+            moves.append(Hold(xy=cell + 0.5, seconds=1.0))
+            yaw = a
+        # to the nearer end of the pan, the way that keeps walls out of the picture, then across the room
+        ta, tb = turn_path(yaw, a, open_), turn_path(yaw, b, open_)
+        p = cell + 0.5
+        if abs(ta - yaw) <= abs(tb - yaw):
+            moves.extend([Turn(xy=p, delta=ta - yaw), Pan(xy=p, start=ta, end=ta + (b - a), seconds=seconds)])
+            yaw = ta + (b - a)
+        else:
+            moves.extend([Turn(xy=p, delta=tb - yaw), Pan(xy=p, start=tb, end=tb - (b - a), seconds=seconds)])
+            yaw = tb - (b - a)
+        moves.append(Hold(xy=p, seconds=0.7))
+        state["pos"], state["yaw"] = cell, yaw
+        return cell
+
+    for k in order:
         mask = rm.labels == k
         entry = None
-        if pos is not None:
-            leg = router.path(pos, anchor[k])
+        if state["pos"] is not None:
+            leg = router.path(state["pos"], anchor[k])
             if leg is not None:
                 inside = np.nonzero(mask[leg[:, 0], leg[:, 1]])[0]
                 entry = leg[inside[0]] + 0.5 if len(inside) else None
@@ -293,41 +347,27 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         stand = safe & (fm.distance >= used.get(k, 0.0))
         wide = _wide_part(mask, v)
         view = wide if (wide & stand).any() else mask
-        vp = vantage_point(view, stand, fm.distance, v, entry)
-        if vp is None:
+        cell = visit(k, view, stand, entry, rm.area[k])
+        if cell is None:
             skipped.append(k)
             continue
-        cell, diag = vp
-        a, b, open_ = pan_range(fm.free, view, cell + 0.5, diag, v, hfov)
-        seconds = float(np.clip(room_seconds_per_m2 * rm.area[k], 4.0, 14.0))
-        if pos is not None:
-            r = _route(router, rm, safe, v, pos, cell)
-            if r is None:
-                skipped.append(k)
-                continue
-            xy = smooth_route(r[0], r[1], safe, v, radius=style.corner_radius)
-            # the view turns to the room only after the last doorway (inside the room)
-            last = int(np.nonzero(r[1])[0][-1])
-            inside = float(np.linalg.norm(np.diff(r[0][last:], axis=0), axis=1).sum()) * v
-            blend = 0.8 * inside
-            if len(xy) >= 2 and float(np.linalg.norm(xy[-1] - xy[0])) * v > 0.05:
-                wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag, end_blend=blend)
-                moves.append(Turn(xy=xy[0], delta=turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov)) - yaw))
-                moves.append(Walk(xy=xy, end_yaw=diag, end_blend=blend))
-                yaw = float(wy[-1])
-        else:
-            moves.append(Hold(xy=cell + 0.5, seconds=1.0))
-            yaw = a
-        # to the nearer end of the pan, the way that keeps walls out of the picture, then across the room
-        ta, tb = turn_path(yaw, a, open_), turn_path(yaw, b, open_)
-        if abs(ta - yaw) <= abs(tb - yaw):
-            moves += [Turn(xy=cell + 0.5, delta=ta - yaw), Pan(xy=cell + 0.5, start=ta, end=ta + (b - a), seconds=seconds)]
-            yaw = ta + (b - a)
-        else:
-            moves += [Turn(xy=cell + 0.5, delta=tb - yaw), Pan(xy=cell + 0.5, start=tb, end=tb - (b - a), seconds=seconds)]
-            yaw = tb - (b - a)
-        moves.append(Hold(xy=cell + 0.5, seconds=0.7))
-        pos = cell
+        # a room one view cannot show (an L-shaped open plan): walk on to a vantage point of the largest part
+        # still unseen, at most twice
+        seen = _visible(view, cell + 0.5)
+        for _ in range(2):
+            rest, nr = ndimage.label(view & ~seen, structure=np.ones((3, 3), bool))
+            if nr == 0:
+                break
+            sizes = np.bincount(rest.ravel())[1:] * v * v
+            j = int(np.argmax(sizes)) + 1
+            if sizes[j - 1] < max(3.0, 0.25 * rm.area[k]):
+                break
+            part = rest == j
+            near = ndimage.binary_dilation(part, iterations=max(1, int(round(0.5 / v))))
+            cell = visit(k, part, stand & near, None, float(sizes[j - 1]))
+            if cell is None:
+                break
+            seen |= _visible(view, cell + 0.5)
     order = [k for k in order if k not in skipped]
     if not moves:
         raise NotWalkable("no room of the scene has safe space to stand in", field="clearance")

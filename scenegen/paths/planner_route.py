@@ -141,6 +141,7 @@ def ray_depths(transparent: np.ndarray, xy: np.ndarray, n_dir: int = 180, max_ra
     ang = np.arange(n_dir) * (2 * math.pi / n_dir)
     d = np.stack([np.cos(ang), np.sin(ang)], 1)
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    max_range = min(float(max_range), math.hypot(X, Y) + 1.0)
     out = np.full((len(xy), n_dir), float(max_range))
     alive = np.ones((len(xy), n_dir), bool)
     for t in np.arange(0.5, max_range, 0.5):
@@ -174,7 +175,7 @@ def near_fraction(depth_row: np.ndarray, hfov: float, near: float) -> np.ndarray
 
 
 def vantage_point(room_mask: np.ndarray, safe: np.ndarray, distance: np.ndarray, voxel: float, entry=None,
-                  max_candidates: int = 300) -> tuple[np.ndarray, float] | None:
+                  max_candidates: int = 200) -> tuple[np.ndarray, float] | None:
     """A room's vantage point: the safe cell of the room with the longest free sightline across the room (the
     entrance or a corner, looking along the room's longest diagonal), a little in favour of cells near the
     entrance ``entry`` (2,) and of cells with more clearance. Returns (cell (2,), the diagonal's direction)."""
