@@ -241,33 +241,40 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         if reg.any():
             d = np.where(reg, fm.distance, -1.0)
             anchor[k] = np.array(np.unravel_index(int(np.argmax(d)), d.shape))
-    # the part of the home the tour walks: the connected safe area holding the most room area
-    comp_best, best_area = None, -1.0
-    for k in anchor:
-        d, _ = router.from_node(router.node(anchor[k]))
-        reach = [q for q in anchor if np.isfinite(d[router.node(anchor[q])])]
-        a = sum(rm.area[q] for q in reach)
-        if a > best_area:
-            comp_best, best_area = reach, a
-    reach = set(comp_best or [])
+    # the part of the home the tour walks: the connected safe area holding the most room area; a room is in it
+    # when any of its safe cells is (its anchor: the reachable one farthest from the walls)
+    def reachable(base) -> set:
+        d0 = router.from_node(router.node(base))[0]
+        fin = np.zeros_like(safe)
+        fin[router.cells[:, 0], router.cells[:, 1]] = np.isfinite(d0)
+        out = set()
+        for q in labels:
+            reg = (rm.labels == q) & fin
+            if reg.any():
+                dd = np.where(reg, fm.distance, -1.0)
+                anchor[q] = np.array(np.unravel_index(int(np.argmax(dd)), dd.shape))
+                out.add(q)
+        return out
+
+    reach, base = set(), None
+    for k in sorted(anchor, key=lambda q: -rm.area[q]):
+        if k in reach:
+            continue
+        r = reachable(anchor[k])
+        if sum(rm.area[q] for q in r) > sum(rm.area[q] for q in reach):
+            reach, base = r, anchor[k].copy()
+    if base is not None:
+        reachable(base)  # the anchors of the walked part
     # a room cut off at its own clearance (a cluttered bathroom behind a door): lower it, down to a doorway's
-    if comp_best and len(reach) < len(anchor) or len(anchor) < len(labels):
-        lows = [k for k in labels if k not in reach]
+    lows = [k for k in labels if k not in reach]
+    if lows and base is not None:
         for c in np.linspace(min(door_clearance, clearance) + 0.05, clearance, 4)[::-1]:
             for k in lows:  # the room and the way into it (a metre around it)
                 near = ndimage.binary_dilation(rm.labels == k, iterations=max(1, int(round(1.0 / v))))
                 safe |= near & fm.free & (fm.distance >= c)
                 used[k] = min(used.get(k, c), c)
             router = Router(safe, fm.distance, v, prefer=1.0)
-            base = next(iter(reach)) if reach else None
-            d0 = router.from_node(router.node(anchor[base]))[0] if base is not None else None
-            for k in lows:
-                reg = (rm.labels == k) & safe
-                if reg.any():
-                    dd = np.where(reg, fm.distance, -1.0)
-                    anchor[k] = np.array(np.unravel_index(int(np.argmax(dd)), dd.shape))
-                    if d0 is not None and np.isfinite(d0[router.node(anchor[k])]):
-                        reach.add(k)
+            reach = reachable(base)
             lows = [k for k in lows if k not in reach]
             if not lows:
                 break
