@@ -302,6 +302,11 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
     hfov = 2.0 * math.atan(math.tan(math.radians((fov or style.fov) / 2.0)) * aspect)
     moves: list = []
     state = {"pos": None, "yaw": None}
+    X, Y = fm.free.shape
+    cx, cy = np.meshgrid(np.arange(X) + 0.5, np.arange(Y) + 0.5, indexing="ij")
+    doorways = np.zeros_like(fm.free)  # no vantage point within 0.9 m of an opening
+    for d in rm.doors:
+        doorways |= (cx - d.center[0]) ** 2 + (cy - d.center[1]) ** 2 <= (0.9 / v) ** 2
 
     def visit(k: int, view: np.ndarray, stand: np.ndarray, entry, area: float):
         """Walk to the best vantage point of ``view`` (cells ``stand``), pan across it; returns the cell or None."""
@@ -351,7 +356,7 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
                 entry = leg[inside[0]] + 0.5 if len(inside) else None
         # never in a doorway (the room's own clearance), and in the room's wide part when it has one (not in
         # a corridor-like strip of it)
-        stand = safe & (fm.distance >= used.get(k, 0.0))
+        stand = safe & (fm.distance >= used.get(k, 0.0)) & ~doorways
         wide = _wide_part(mask, v)
         view = wide if (wide & stand).any() else mask
         cell = visit(k, view, stand, entry, rm.area[k])
