@@ -356,9 +356,13 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
                 entry = leg[inside[0]] + 0.5 if len(inside) else None
         # never in a doorway (the room's own clearance), and in the room's wide part when it has one (not in
         # a corridor-like strip of it)
-        stand = safe & (fm.distance >= used.get(k, 0.0)) & ~doorways
+        stand0 = safe & (fm.distance >= used.get(k, 0.0))
+        stand = stand0 & ~doorways
         wide = _wide_part(mask, v)
         view = wide if (wide & stand).any() else mask
+        if not (view & stand).any():  # a small room: its doorway's surroundings are all there is
+            stand = stand0
+            view = wide if (wide & stand).any() else mask
         cell = visit(k, view, stand, entry, rm.area[k])
         if cell is None:
             skipped.append(k)
