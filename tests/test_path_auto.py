@@ -153,9 +153,10 @@ def test_auto_walkthrough_errors():
         auto_walkthrough(SceneVolume(origin=[0, 0, 0], voxel=0.1, occupancy=low))
     assert "\n" not in str(e.value)
     ok = np.zeros((20, 20, 30), bool)
-    ok[:, :, 0] = True
-    with pytest.raises(InputError, match="clearance"):
-        auto_walkthrough(SceneVolume(origin=[0, 0, 0], voxel=0.1, occupancy=ok), clearance=5.0)
+    ok[:, :, 0] = True  # a floor and nothing over it: an open scene, not an interior
+    with pytest.raises(InputError, match="not an interior") as e:
+        auto_walkthrough(SceneVolume(origin=[0, 0, 0], voxel=0.1, occupancy=ok))
+    assert "\n" not in str(e.value)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from scenegen.paths import (
     WALK,
     Keyframe,
     PathSpec,
-    auto_walkthrough,
     dolly,
     floor_points,
     flythrough,
@@ -41,7 +40,7 @@ from scenegen.paths import (
     summarize,
     walkthrough,
 )
-from scenegen.pipelines.paths import contact_sheet_from_run, framing_from_run, orbit_tour, volume_from_run
+from scenegen.pipelines.paths import auto_tour, contact_sheet_from_run, framing_from_run, orbit_tour, volume_from_run
 
 CameraType = Literal["perspective", "fisheye", "equirectangular", "omnidirectional", "vr180"]
 
@@ -216,17 +215,32 @@ class PathWalkthrough:
 
 @dataclass
 class PathAuto:
-    """Plan a walk-through of a trained scene's free space: rooms in order, clearance from walls, eye height."""
+    """Plan a tour of a trained interior by itself: rooms and doors from its free space, each room revealed from a
+    vantage point, doorways crossed square, 0.7 m/s, turns of at most 30 deg/s, 0.5 m from every surface."""
 
     run: Path
+    """The trained run (`scenegen train --output`)."""
     output: Path = Path("auto_tour.json")
-    eye_height: float = WALK.eye_height
-    clearance: float = WALK.clearance
-    speed: float = WALK.speed
+    """The camera path JSON to write (with a top-level "rooms" list: the seconds spent in each room)."""
+    duration: Optional[float] = None
+    """Fit the whole tour to this many seconds (reveals stretch, then the walking speed; within the limits)."""
+    rooms: Optional[str] = None
+    """Rooms to visit, in this order, comma-separated: names from a generated dataset's plan (living,kitchen),
+    else the planner's ids (room_1, ...), printed by this command."""
     up: Optional[tuple[float, float, float]] = None
+    """World up vector (default: the run's)."""
     preview: Optional[Path] = None
     """Also write a preview PNG of the plan."""
     settings: OmitArgPrefixes[RenderSettings] = field(default_factory=RenderSettings)
+
+    def validate(self) -> "PathAuto":
+        """Refuse bad flags with one line naming the flag; returns self."""
+        if self.duration is not None:
+            validate.flag_number(self.duration, "--duration", lo=0, open_lo=True, hi=36000)
+        if self.rooms is not None and not [r for r in self.rooms.split(",") if r.strip()]:
+            raise InputError("give room names separated by commas", field="--rooms")
+        _apply_settings(PathSpec(keyframes=[]), self.settings)
+        return self
 
 
 @dataclass
@@ -525,15 +539,23 @@ def path_walkthrough(cfg: PathWalkthrough, console=None) -> Path:
 
 
 def path_auto(cfg: PathAuto, console=None) -> Path:
+    cfg.validate()
     up = None if cfg.up is None else _up(cfg.up, None)
-    volume = volume_from_run(cfg.run, up=up, device="cpu")
-    spec = auto_walkthrough(volume, eye_height=cfg.eye_height, clearance=cfg.clearance, speed=cfg.speed,
-                            fov=cfg.settings.fov)
-    spec = _apply_settings(spec, cfg.settings)
+    st = cfg.settings
+    rooms = [r.strip() for r in cfg.rooms.split(",") if r.strip()] if cfg.rooms else None
+    spec = auto_tour(cfg.run, duration=cfg.duration, rooms=rooms, fps=st.fps, width=st.render_width,
+                     height=st.render_height, fov=st.fov, up=up, device="cpu")
+    spec.camera_type = st.camera_type
     p = _save(spec, cfg.output, None)
-    s = summarize(spec, volume, min_clearance=min(cfg.clearance, 0.2))
+    volume = volume_from_run(cfg.run, up=up, device="cpu")
+    s = summarize(spec, volume, min_clearance=0.3)
     if console is not None:
         console.print(format_summary(p, s))
+        console.print("rooms: " + ", ".join(f"{r['name']} {r['start_time']:.1f}-{r['end_time']:.1f} s"
+                                            for r in spec.extra.get("rooms", [])))
+        if cfg.duration is not None and abs(spec.duration - cfg.duration) > 0.5:
+            console.print(f"[yellow]note:[/] the tour lasts {spec.duration:.1f} s: {cfg.duration:g} s is out of reach "
+                          "at walking pace for these rooms (try --rooms)")
     if cfg.preview is not None:
         _preview(spec, cfg.preview, cfg.run, volume.up, s["warnings"], volume)
         if console is not None:

@@ -1,554 +1,524 @@
-"""Automatic walk-through of a scene: find the floor and the rooms, visit every room at eye height.
+"""Automatic walk-through of a scene: find the floor, the rooms and the doors, and film every room.
 
-:func:`auto_walkthrough` plans a tour through a :class:`~scenegen.paths.volume.SceneVolume` (a trained
-run's occupancy or a mesh's) and returns a :class:`~scenegen.paths.model.PathSpec`. The walking settings (eye
-height, clearance, speed, turn rate...) come from a :class:`~scenegen.paths.style.WalkStyle`. The steps, all on
-the volume's grid (its third axis is the up vector; world units throughout):
+:func:`auto_walkthrough` plans a tour through a :class:`~scenegen.paths.volume.SceneVolume` (a trained run's
+occupancy or a mesh's) and returns a :class:`~scenegen.paths.model.PathSpec`. The walking numbers come from a
+:class:`~scenegen.paths.style.WalkStyle` (default :data:`~scenegen.paths.style.TOUR`). On the volume's grid (its
+third axis is up; world units throughout):
 
-1. **Floor** (:func:`~scenegen.paths.floor.floor_map`): per floor-plan column, the lowest occupied voxel with
-   at least ``headroom`` free voxels above it; its height is the floor height of the column. Columns are joined
-   into floors where neighbouring heights differ by at most ``max_step``; the floor with the most free area is
-   kept (furniture tops and the top of the ceiling are separate floors and drop out). Holes in it (a young
-   field's floor is not opaque everywhere) up to ``fill`` in area take the nearest floor height, and heights far
-   off the local floor level (a low percentile around them: a seat reached through small steps, a floater) are
-   replaced by it.
-2. **Free space at eye height**: a column is free when nothing is occupied from ``floor + 0.3`` to
-   ``floor + eye_height + 0.2``. Its 2D distance transform gives the clearance of every cell; cells at least
-   ``clearance`` from anything are *safe*.
-3. **Rooms**: connected components of the cells farther than ``room_split`` from anything (door openings
-   close at that erosion) grown back geodesically over the free cells; rooms smaller than ``min_room_area`` are
-   merged into their neighbours.
-4. **Tour**: start in the room nearest the training cameras' mean (else the largest), then the nearest
-   unvisited room (geodesic distance), and so on. Routes are shortest paths (Dijkstra, 8-connected) over the
-   safe cells that prefer the middle of passages; each room is visited by a loop around its interior (the
-   outline of its safe area ``inset`` in from the edge), counter-clockwise, looking along the travel direction
-   turned towards the room's centre.
-5. **Smoothing**: the cell path is resampled, smoothed with a moving average and pulled back towards the
-   (safe) cell path wherever smoothing cut a corner closer than ``clearance``; the eye is at the smoothed
-   floor height + ``eye_height``. :func:`~scenegen.paths.track.track_spec` makes the keyframes (level
-   camera, bounded turn rate, constant speed).
+1. **Floor and free space** (:func:`~scenegen.paths.floor.floor_map`): the walkable floor and the columns free
+   from knee to above the head. A scene whose free floor has no ceiling over most of it, or too little of it,
+   is not walkable (an object capture): :class:`NotWalkable` says so in one line.
+2. **Rooms and doors** (:mod:`~scenegen.paths.planner_rooms`): from the free space, with the dataset's plan
+   (named room boxes) as a hint when there is one; corridors are recognised by name or shape.
+3. **Where the camera may stand** (:func:`~scenegen.paths.planner_route.safe_cells`): ``clearance`` (0.5 m)
+   from every surface, as much as a small room allows but never under ``DOOR_CLEARANCE`` (0.3 m), which is
+   also enough within a doorway.
+4. **Order**: the rooms (corridors are walked through, not visited) in the order of least total walking
+   (every order for up to 8 rooms), or the caller's order and subset (``rooms``, by name).
+5. **Per room, a composed reveal**: walk in (crossing each doorway on its centre line, square to the wall),
+   stop at the vantage point (the entrance or a corner with the longest view across the room), turn to one end
+   of the room's span, pan slowly across it (seconds scale with the floor area), then walk on.
+6. **Motion** (:mod:`~scenegen.paths.planner_motion`): walking speed (0.7 m/s) with eased starts and stops,
+   slowing wherever the view would turn faster than 30 deg/s; turns in place the way that keeps walls out of
+   the picture; eye height above the floor under the camera; level (no roll), a constant small pitch.
+   ``duration`` fits the tour to a length by stretching the reveals and then the walking speed (0.45-1.1 m/s).
+
+The path has one keyframe per frame and a top-level ``"rooms"`` key (``PathSpec.extra``): the seconds the
+camera spends in each room, ``[{"name", "start_time", "end_time"}]``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from scenegen.core.errors import InputError
 from scenegen.paths.floor import FloorMap, floor_map, from_map, grid_zup, to_map
-from scenegen.paths.style import WALK, WalkStyle
-from scenegen.paths.track import track_spec
+from scenegen.paths.model import Keyframe, PathSpec
+from scenegen.paths.planner_motion import Hold, Pan, Turn, Walk, timeline, walk_yaw
+from scenegen.paths.planner_rooms import RoomMap, segment_rooms
+from scenegen.paths.planner_route import (
+    Router,
+    door_waypoints,
+    order_rooms,
+    pan_range,
+    ray_depths,
+    near_fraction,
+    safe_cells,
+    smooth_route,
+    turn_path,
+    vantage_point,
+)
+from scenegen.paths.style import DOOR_CLEARANCE, TOUR, WalkStyle
+from scenegen.paths.track import limit_rate
 
-__all__ = ["TourPlan", "auto_walkthrough", "plan_tour"]
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Rooms
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _grow_labels(seeds: np.ndarray, mask: np.ndarray, max_iter: int = 100000) -> np.ndarray:
-    """Geodesic growth of integer labels (X, Y) (0 = none) over ``mask`` cells (8-connected, first come)."""
-    lab = np.where(mask, seeds, 0).astype(np.int32)
-    fp = np.ones((3, 3), bool)
-    for _ in range(max_iter):
-        grown = ndimage.grey_dilation(lab, footprint=fp)
-        new = (lab == 0) & mask & (grown > 0)
-        if not new.any():
-            break
-        lab[new] = grown[new]
-    return lab
+__all__ = ["NotWalkable", "TourPlan", "auto_walkthrough", "plan_tour"]
 
 
-def _segment_rooms(fm: FloorMap, room_split: float, min_room_area: float) -> np.ndarray:
-    """(X, Y) int room label per free cell (0 = none), rooms numbered from 1."""
-    v = fm.voxel
-    eight = np.ones((3, 3), bool)
-    seeds, n = ndimage.label(fm.distance >= room_split, structure=eight)
-    if n == 0:  # no cell that far from everything: one room per connected free area
-        seeds, n = ndimage.label(fm.free, structure=eight)
-    lab = _grow_labels(seeds, fm.free)
-    # merge small rooms into their neighbours: drop their seeds and grow again
-    for _ in range(n):
-        areas = np.bincount(lab.ravel(), minlength=n + 1) * v * v
-        small = [k for k in range(1, n + 1) if 0 < areas[k] < min_room_area]
-        big = [k for k in range(1, n + 1) if areas[k] >= min_room_area]
-        if not small or not big:
-            break
-        k = min(small, key=lambda q: areas[q])
-        seeds = np.where(lab == k, 0, lab)
-        lab = _grow_labels(seeds, fm.free)
-    # renumber 1..R
-    ids = [k for k in np.unique(lab) if k > 0]
-    out = np.zeros_like(lab)
-    for new, k in enumerate(ids, 1):
-        out[lab == k] = new
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Routing on the safe cells
-# ----------------------------------------------------------------------------------------------------------
-
-
-class _Router:
-    """Shortest paths over safe cells (8-connected), costs rising near obstacles so routes keep to the middle."""
-
-    def __init__(self, safe: np.ndarray, dist: np.ndarray, voxel: float, prefer: float):
-        self.safe = safe
-        X, Y = safe.shape
-        self.shape = (X, Y)
-        ids = -np.ones((X, Y), dtype=np.int64)
-        cells = np.argwhere(safe)
-        ids[cells[:, 0], cells[:, 1]] = np.arange(len(cells))
-        self.ids, self.cells = ids, cells
-        pen = 1.0 + 3.0 * np.clip((prefer - dist) / max(prefer, 1e-9), 0.0, 1.0) ** 2
-        rows, cols, w = [], [], []
-        for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
-            x0, x1 = max(0, -dx), X - max(0, dx)
-            y0, y1 = max(0, -dy), Y - max(0, dy)
-            a = ids[x0:x1, y0:y1]
-            b = ids[x0 + dx : x1 + dx, y0 + dy : y1 + dy]
-            ok = (a >= 0) & (b >= 0)
-            length = voxel * math.hypot(dx, dy)
-            pa = pen[x0:x1, y0:y1][ok]
-            pb = pen[x0 + dx : x1 + dx, y0 + dy : y1 + dy][ok]
-            rows.append(a[ok])
-            cols.append(b[ok])
-            w.append(length * 0.5 * (pa + pb))
-        r, c, ww = np.concatenate(rows), np.concatenate(cols), np.concatenate(w)
-        n = len(cells)
-        self.graph = coo_matrix((np.concatenate([ww, ww]), (np.concatenate([r, c]), np.concatenate([c, r]))),
-                                shape=(n, n)).tocsr()
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def node(self, cell) -> int:
-        return int(self.ids[int(cell[0]), int(cell[1])])
-
-    def nearest_safe(self, xy) -> np.ndarray:
-        """The safe cell (2,) nearest (Euclidean) to map coordinates ``xy`` (2,) (cell units)."""
-        d = np.linalg.norm(self.cells + 0.5 - np.asarray(xy, dtype=np.float64)[None], axis=1)
-        return self.cells[int(np.argmin(d))]
-
-    def from_node(self, src: int) -> tuple[np.ndarray, np.ndarray]:
-        if src not in self._cache:
-            d, pred = dijkstra(self.graph, directed=False, indices=src, return_predecessors=True)
-            self._cache[src] = (d, pred)
-        return self._cache[src]
-
-    def path(self, a, b) -> np.ndarray | None:
-        """Cells (M, 2) of the cheapest route from cell a to cell b (both safe), or None when disconnected."""
-        sa, sb = self.node(a), self.node(b)
-        d, pred = self.from_node(sa)
-        if not np.isfinite(d[sb]):
-            return None
-        out = [sb]
-        while out[-1] != sa:
-            out.append(int(pred[out[-1]]))
-        return self.cells[np.asarray(out[::-1])]
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Planning
-# ----------------------------------------------------------------------------------------------------------
+class NotWalkable(InputError):
+    """The scene has no walkable interior (an object capture, an open scene): suggest an orbit instead."""
 
 
 @dataclass
 class TourPlan:
-    """The planned tour (map coordinates are in cells of the volume's floor plan; see :class:`FloorMap`).
+    """The planned tour (map coordinates are cells of the volume's floor plan; see :class:`FloorMap`).
 
     Attributes:
         floor: the floor and free-space maps.
-        rooms: (X, Y) room label per free cell (0 = none).
-        safe: (X, Y) bool cells at least ``clearance`` from anything at eye level.
-        order: room labels in visiting order.
-        skipped: room labels that could not be reached (or had no safe cell).
-        cells: (M, 2) the route as map cells (before smoothing).
-        positions: (N, 3) world camera centres of the smoothed track.
-        look_bias: (N, 3) world horizontal vectors blended into the view direction (towards room centres).
-        room_of_point: (N,) room label of every track point (0 = none).
-        room_centers: {label: (3,) world point at eye height}.
+        rooms: the rooms and doors (:class:`~scenegen.paths.planner_rooms.RoomMap`).
+        safe: (X, Y) bool cells the camera may stand in.
+        order: room labels visited with a reveal, in order.
+        skipped: room labels that could not be reached (or have no safe cell).
+        names: label -> room name.
+        moves: the choreography (:mod:`~scenegen.paths.planner_motion` moves).
+        track: the dense timeline (``t``, ``xy``, ``yaw``).
+        frame_xy: (N, 2) map position of every frame; positions: (N, 3) world camera centres.
+        room_of_frame: (N,) room label of every frame (0 = none).
+        segments: the path's ``"rooms"`` list.
+        speed, pan_scale: the walking speed and the reveal stretch used (``duration`` fitting).
     """
 
     floor: FloorMap
-    rooms: np.ndarray
+    rooms: RoomMap
     safe: np.ndarray
     order: list
     skipped: list
-    cells: np.ndarray
-    positions: np.ndarray
-    look_bias: np.ndarray
-    room_of_point: np.ndarray
-    room_centers: dict = field(default_factory=dict)
+    names: dict
+    moves: list = field(default_factory=list)
+    track: dict = field(default_factory=dict)
+    frame_xy: np.ndarray | None = None
+    positions: np.ndarray | None = None
+    room_of_frame: np.ndarray | None = None
+    segments: list = field(default_factory=list)
+    speed: float = TOUR.speed
+    pan_scale: float = 1.0
+
+    @property
+    def visited(self) -> list[str]:
+        """Names of the rooms the camera stands in for at least half a second, in order of first entry."""
+        return [s["name"] for s in self.segments]
 
 
-_RING = np.array([(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)])  # counter-clockwise
+def _hints_to_map(volume, perm, hints) -> list | None:
+    """Room boxes (name, kind, world lo (2|3,), world hi) -> (name, kind, map lo (2,), map hi (2,))."""
+    if not hints:
+        return None
+    out = []
+    for name, kind, lo, hi in hints:
+        lo3, hi3 = np.zeros(3), np.zeros(3)
+        lo3[: len(lo)], hi3[: len(hi)] = lo, hi
+        corners = np.array([[x, y, 0.5 * (lo3[2] + hi3[2])] for x in (lo3[0], hi3[0]) for y in (lo3[1], hi3[1])])
+        m = to_map(volume, perm, corners)[:, :2]
+        out.append((name, kind, m.min(0), m.max(0)))
+    return out
 
 
-def _trace_boundary(mask: np.ndarray) -> np.ndarray:
-    """Outer boundary (M, 2) of the 8-connected component of ``mask`` (X, Y) that holds its first cell (lowest x,
-    then lowest y), as consecutive 8-adjacent cells, counter-clockwise with x right and y up (Moore-neighbour
-    tracing; the first cell is not repeated at the end)."""
-    cells = np.argwhere(mask)
-    if len(cells) == 0:
-        return cells
-    X, Y = mask.shape
-    s = cells[np.lexsort((cells[:, 1], cells[:, 0]))][0]
-
-    def fg(c) -> bool:
-        return 0 <= c[0] < X and 0 <= c[1] < Y and bool(mask[c[0], c[1]])
-
-    lookup = {tuple(d): i for i, d in enumerate(_RING)}
-    p, ib = s.copy(), 4  # the backtrack (a background neighbour) starts west of s
-    out = [s.copy()]
-    limit = 4 * len(cells) + 16
-    for _ in range(limit):
-        for t in range(1, 9):
-            k = (ib - t) % 8  # clockwise around p from the backtrack
-            q = p + _RING[k]
-            if fg(q):
-                break
-        else:
-            return out[0][None]  # an isolated cell
-        b = p + _RING[(k + 1) % 8]  # the neighbour checked just before q
-        if np.array_equal(p, s) and len(out) > 1 and np.array_equal(q, out[1]):
-            break
-        p = q
-        ib = lookup[tuple(b - p)]
-        if np.array_equal(p, s) and len(out) == 1:
-            break  # came straight back: a one-cell-wide stub
-        out.append(p.copy())
-    loop = np.asarray(out)
-    if len(loop) > 1 and np.array_equal(loop[-1], loop[0]):
-        loop = loop[:-1]
-    x, y = loop[:, 0].astype(np.float64), loop[:, 1].astype(np.float64)
-    area = 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
-    return loop if area >= 0 else loop[::-1].copy()
-
-
-def _room_loop(s_r: np.ndarray, d_r: np.ndarray, inset: float, voxel: float, radius: float = 0.3) -> np.ndarray:
-    """Cells (L, 2) of a counter-clockwise loop around a room's interior.
-
-    The loop is the outer boundary of the largest connected part of the room's safe cells ``s_r`` (X, Y) that
-    lie ``inset`` in from their edge (``d_r``: distance to the edge, world units), morphologically opened with
-    a disk of ``radius`` (world units): parts narrower than ``2 * radius`` go and the loop's convex turns are no
-    tighter than ``radius``, so it never doubles back on itself. Smaller radii and insets are tried as well; the
-    first candidate (largest radius, then largest inset) that encloses at least half of the best candidate's
-    area wins, so a cramped room still gets a loop through most of it.
-    """
-    eight = np.ones((3, 3), bool)
-    candidates = []
-    for rad in (radius, 0.66 * radius, 0.33 * radius):
-        r = max(1, int(round(rad / voxel)))
-        yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-        disk = xx * xx + yy * yy <= r * r
-        for ins in (inset, 0.5 * inset, 0.0):
-            cand = s_r & (d_r >= ins)
-            if not cand.any():
-                continue
-            opened = ndimage.binary_opening(cand, structure=disk)
-            if not opened.any():
-                continue
-            lab, n = ndimage.label(opened, structure=eight)
-            if n > 1:
-                sizes = np.bincount(lab.ravel())
-                sizes[0] = 0
-                opened = lab == int(np.argmax(sizes))
-            candidates.append(opened)
-    if not candidates:
-        lab, n = ndimage.label(s_r, structure=eight)
-        sizes = np.bincount(lab.ravel())
-        sizes[0] = 0
-        return _trace_boundary(lab == int(np.argmax(sizes)))
-    best = max(int(c.sum()) for c in candidates)
-    inner = next(c for c in candidates if c.sum() >= 0.5 * best)
-    return _trace_boundary(inner)
-
-
-def _remove_spurs(cells: np.ndarray, tags: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cut out-and-back detours from a cell route (M, 2): wherever the route comes back next to a cell it left
-    at most ``max_len`` cells earlier, the excursion in between is dropped (a walk does not turn on the spot)."""
-    keep = []
-    i, n = 0, len(cells)
-    while i < n:
-        keep.append(i)
-        hi = min(n, i + max_len + 1)
-        if hi > i + 2:
-            d = np.abs(cells[i + 2 : hi] - cells[i]).max(axis=1)
-            near = np.nonzero(d <= 1)[0]
-            if len(near):
-                i = i + 2 + int(near[-1])
-                continue
-        i += 1
-    keep = np.asarray(keep)
-    return cells[keep], tags[keep]
-
-
-def _moving_average(x: np.ndarray, w: int) -> np.ndarray:
-    """Moving average over 2w+1 samples along axis 0 (edges: shorter windows)."""
-    if w <= 0 or len(x) < 3:
-        return x.copy()
-    x2 = x.reshape(len(x), -1)
-    c = np.cumsum(np.concatenate([np.zeros((1, x2.shape[1])), x2]), axis=0)
-    i = np.arange(len(x))
-    lo, hi = np.clip(i - w, 0, len(x)), np.clip(i + w + 1, 0, len(x))
-    out = (c[hi] - c[lo]) / (hi - lo)[:, None]
-    return out.reshape(x.shape)
-
-
-def _sample_map(a: np.ndarray, xy: np.ndarray, order: int = 1) -> np.ndarray:
-    """Bilinear (order 1) or nearest (0) samples of a (X, Y) map at continuous cell coordinates xy (N, 2)
-    (cell centres at integer + 0.5)."""
-    return ndimage.map_coordinates(a.astype(np.float64), (xy - 0.5).T, order=order, mode="nearest")
-
-
-def plan_tour(
-    volume,
-    style: WalkStyle = WALK,
-    room_split: float | None = None,
-    min_room_area: float = 2.0,
-    inset: float = 0.1,
-    loop_radius: float = 0.3,
-    center_bias: float = 0.6,
-    spur_length: float = 3.0,
-    start=None,
-) -> TourPlan:
-    """Plan the tour of :func:`auto_walkthrough` (see the module docstring). Arguments as there; of ``style``
-    the eye height, the clearance and the corner radius (the route's smoothing) are used.
-
-    Raises:
-        InputError: no walkable floor, no free space at eye height, or no cell with ``clearance``.
-    """
-    eye_height, clearance, corner_radius = style.eye_height, style.clearance, style.corner_radius
-    fm = floor_map(volume, eye_height)
+def _check_walkable(volume, fm: FloorMap, eye_height: float) -> None:
     v = fm.voxel
     if not fm.walkable.any():
-        raise InputError("no walkable floor found in the scene (no occupied surface with free space above it)",
-                         field="floor")
+        raise NotWalkable("no walkable floor found in the scene (no occupied surface with free space above it)",
+                          field="floor")
     if not fm.free.any():
-        raise InputError(f"no free space at eye height {eye_height:g} above the floor", field="eye_height")
-    safe = fm.free & (fm.distance >= clearance)
-    if not safe.any():
-        raise InputError(
-            f"no free space at eye height keeps {clearance:g} from every surface "
-            f"(largest clearance found: {float(fm.distance.max()):.2f})",
-            field="clearance",
-        )
-    split = room_split if room_split is not None else max(0.6, clearance + 0.25)
-    rooms = _segment_rooms(fm, split, min_room_area)
-    _, perm = grid_zup(volume)
-    router = _Router(safe, fm.distance, v, prefer=clearance + 0.5)
+        raise NotWalkable(f"no free space at eye height {eye_height:g} above the floor", field="eye_height")
+    area = float(fm.free.sum()) * v * v
+    if area < 2.0:
+        raise NotWalkable(f"only {area:.1f} square units of free floor at eye height (a walk needs 2)",
+                          field="floor")
+    occ, _ = grid_zup(volume)
+    Z = occ.shape[2]
+    above = np.clip(fm.level + int(math.ceil((eye_height + 0.25) / v)), 0, Z)
+    cum = np.concatenate([np.zeros(occ.shape[:2] + (1,), np.int32), np.cumsum(occ, axis=2, dtype=np.int32)], 2)
+    ii, jj = np.nonzero(fm.free)
+    covered = (cum[ii, jj, Z] - cum[ii, jj, above[ii, jj]]) > 0
+    if covered.mean() < 0.5:
+        raise NotWalkable(f"no ceiling over {100 * (1 - covered.mean()):.0f} % of the free floor: this looks "
+                          "like an object or an open scene, not an interior", field="floor")
 
-    labels = [k for k in range(1, int(rooms.max()) + 1) if (rooms == k).any()]
-    info = {}
-    skipped = []
+
+def _crossings(path: np.ndarray, rm: RoomMap) -> list:
+    """Doors a cell route crosses, in order: (door, sign) with sign +1 when crossing from door.a to door.b."""
+    lab = rm.labels[path[:, 0], path[:, 1]]
+    out = []
+    prev = int(lab[0])
+    for i in range(1, len(lab)):
+        cur = int(lab[i])
+        if cur == prev or cur == 0:
+            continue
+        if prev == 0:
+            prev = cur
+            continue
+        cands = [d for d in rm.doors if {d.a, d.b} == {prev, cur}]
+        if cands:
+            d = min(cands, key=lambda q: float(np.linalg.norm(q.center - (path[i] + 0.5))))
+            out.append((d, 1.0 if d.a == prev else -1.0))
+        prev = cur
+    return out
+
+
+def _route(router: Router, rm: RoomMap, safe, voxel, a, b) -> tuple[np.ndarray, np.ndarray] | None:
+    """Map points and pinned flags of a route from safe cell a to safe cell b crossing doorways square."""
+    raw = router.path(a, b)
+    if raw is None:
+        return None
+    pts, pins = [np.asarray(a, float)[None] + 0.5], [np.array([True])]
+    cur = np.asarray(a)
+    for door, sgn in _crossings(raw, rm):
+        p0, p1 = door_waypoints(door, safe, voxel)
+        if sgn < 0:
+            p0, p1 = p1, p0
+        c0 = router.nearest_safe(p0)
+        c1 = router.nearest_safe(p1)
+        leg = router.path(cur, c0)
+        if leg is None:
+            return None
+        pts += [leg[1:] + 0.5, np.stack([p0, p1])]
+        pins += [np.zeros(len(leg) - 1, bool), np.array([True, True])]
+        cur = c1
+    leg = router.path(cur, b)
+    if leg is None:
+        return None
+    pts.append(leg[1:] + 0.5)
+    pins.append(np.zeros(len(leg) - 1, bool))
+    return np.concatenate(pts), np.concatenate(pins)
+
+
+def _wide_part(mask: np.ndarray, voxel: float, half_width: float = 0.8) -> np.ndarray:
+    """Cells of ``mask`` a disk of ``half_width`` reaches inside it (a morphological opening)."""
+    r = max(1, int(round(half_width / voxel)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    return ndimage.binary_opening(np.pad(mask, r + 1), structure=xx * xx + yy * yy <= r * r)[r + 1 : -r - 1,
+                                                                                             r + 1 : -r - 1]
+
+
+def _visible(mask: np.ndarray, xy, n_dir: int = 360) -> np.ndarray:
+    """(X, Y) bool cells of ``mask`` seen from map point ``xy`` (rays through ``mask`` only)."""
+    dep = ray_depths(mask, np.asarray(xy, float)[None], n_dir=n_dir)[0]
+    ang = np.arange(n_dir) * (2 * math.pi / n_dir)
+    out = np.zeros_like(mask)
+    X, Y = mask.shape
+    for t in np.arange(0.0, float(dep.max()), 0.5):
+        ok = dep > t
+        i = np.floor(xy[0] + t * np.cos(ang[ok])).astype(int)
+        j = np.floor(xy[1] + t * np.sin(ang[ok])).astype(int)
+        good = (i >= 0) & (i < X) & (j >= 0) & (j < Y)
+        out[i[good], j[good]] = True
+    return out & mask
+
+
+def _open_dirs(free, xy, voxel, hfov) -> np.ndarray:
+    dep = ray_depths(free, np.asarray(xy, float)[None], n_dir=180)[0] * voxel
+    return near_fraction(dep, hfov, 1.0) <= 0.3
+
+
+def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: float | None = None,
+              aspect: float = 16 / 9, room_split: float | None = None, min_room_area: float = 1.5,
+              door_clearance: float = DOOR_CLEARANCE, room_seconds_per_m2: float = 0.6) -> TourPlan:
+    """Plan the tour of :func:`auto_walkthrough` (steps 1-5 of the module docstring) without timing it.
+
+    Raises:
+        NotWalkable: no walkable interior. InputError: an unknown room name, no room reachable.
+    """
+    eye, clearance = style.eye_height, style.clearance
+    fm = floor_map(volume, eye)
+    _check_walkable(volume, fm, eye)
+    v = fm.voxel
+    _, perm = grid_zup(volume)
+    rm = segment_rooms(fm.free, fm.distance, v, hints=_hints_to_map(volume, perm, hints),
+                       room_split=room_split if room_split is not None else 0.5,
+                       min_room_area=min_room_area)
+    safe, used = safe_cells(fm.free, fm.distance, rm.labels, rm.doors, v, clearance, min(door_clearance, clearance))
+    if not safe.any():
+        raise NotWalkable(f"no free space at eye height keeps {min(door_clearance, clearance):g} from every "
+                          f"surface (largest clearance found: {float(fm.distance.max()):.2f})", field="clearance")
+    router = Router(safe, fm.distance, v, prefer=1.0)
+    labels = sorted(rm.names)
+    anchor = {}
     for k in labels:
-        region = rooms == k
-        s_r = safe & region
-        if not s_r.any():
+        reg = (rm.labels == k) & safe
+        if reg.any():
+            d = np.where(reg, fm.distance, -1.0)
+            anchor[k] = np.array(np.unravel_index(int(np.argmax(d)), d.shape))
+    # the part of the home the tour walks: the connected safe area holding the most room area; a room is in it
+    # when any of its safe cells is (its anchor: the reachable one farthest from the walls)
+    def reachable(base) -> set:
+        d0 = router.from_node(router.node(base))[0]
+        fin = np.zeros_like(safe)
+        fin[router.cells[:, 0], router.cells[:, 1]] = np.isfinite(d0)
+        out = set()
+        for q in labels:
+            reg = (rm.labels == q) & fin
+            if reg.any():
+                dd = np.where(reg, fm.distance, -1.0)
+                anchor[q] = np.array(np.unravel_index(int(np.argmax(dd)), dd.shape))
+                out.add(q)
+        return out
+
+    reach, base = set(), None
+    for k in sorted(anchor, key=lambda q: -rm.area[q]):
+        if k in reach:
+            continue
+        r = reachable(anchor[k])
+        if sum(rm.area[q] for q in r) > sum(rm.area[q] for q in reach):
+            reach, base = r, anchor[k].copy()
+    if base is not None:
+        reachable(base)  # the anchors of the walked part
+    # a room cut off at its own clearance (a cluttered bathroom behind a door): lower it, down to a doorway's
+    lows = [k for k in labels if k not in reach]
+    if lows and base is not None:
+        for c in np.linspace(min(door_clearance, clearance) + 0.05, clearance, 4)[::-1]:
+            for k in lows:  # the room and the way into it (a metre around it)
+                near = ndimage.binary_dilation(rm.labels == k, iterations=max(1, int(round(1.0 / v))))
+                safe |= near & fm.free & (fm.distance >= c)
+                used[k] = min(used.get(k, c), c)
+            router = Router(safe, fm.distance, v, prefer=1.0)
+            reach = reachable(base)
+            lows = [k for k in lows if k not in reach]
+            if not lows:
+                break
+    by_name = {rm.names[k]: k for k in labels}
+    if rooms:
+        order = []
+        for name in rooms:
+            if name not in by_name:
+                raise InputError(f"no room named {name!r}; rooms: {', '.join(rm.names[k] for k in labels)}",
+                                 field="--rooms")
+            k = by_name[name]
+            if k not in reach:
+                raise InputError(f"room {name!r} cannot be reached with {door_clearance:g} clearance",
+                                 field="--rooms")
+            order.append(k)
+        skipped = []
+    else:
+        visit = [k for k in labels if k in reach and not rm.corridor.get(k)] or [k for k in labels if k in reach]
+        skipped = [k for k in labels if k not in reach and not rm.corridor.get(k)]
+        cost = np.array([[router.cost(anchor[a], anchor[b]) if a != b else 0.0 for b in visit] for a in visit])
+        order = [visit[i] for i in order_rooms(cost)]
+    if not order:
+        raise NotWalkable("no room of the scene has safe space to stand in", field="clearance")
+
+    hfov = 2.0 * math.atan(math.tan(math.radians((fov or style.fov) / 2.0)) * aspect)
+    moves: list = []
+    state = {"pos": None, "yaw": None}
+    X, Y = fm.free.shape
+    cx, cy = np.meshgrid(np.arange(X) + 0.5, np.arange(Y) + 0.5, indexing="ij")
+    doorways = np.zeros_like(fm.free)  # no vantage point within 0.9 m of an opening
+    for d in rm.doors:
+        doorways |= (cx - d.center[0]) ** 2 + (cy - d.center[1]) ** 2 <= (0.9 / v) ** 2
+
+    def visit(k: int, view: np.ndarray, stand: np.ndarray, entry, area: float):
+        """Walk to the best vantage point of ``view`` (cells ``stand``), pan across it; returns the cell or None."""
+        vp = vantage_point(view, stand, fm.distance, v, entry)
+        if vp is None:
+            return None
+        cell, diag = vp
+        a, b, open_ = pan_range(fm.free, view, cell + 0.5, diag, v, hfov)
+        seconds = float(np.clip(room_seconds_per_m2 * area, 4.0, 14.0))
+        pos, yaw = state["pos"], state["yaw"]
+        if pos is not None:
+            r = _route(router, rm, safe, v, pos, cell)
+            if r is None:
+                return None
+            xy = smooth_route(r[0], r[1], safe, v, radius=style.corner_radius)
+            # the view turns to the room only after the last doorway (inside the room)
+            last = int(np.nonzero(r[1])[0][-1])
+            blend = 0.8 * float(np.linalg.norm(np.diff(r[0][last:], axis=0), axis=1).sum()) * v
+            if len(xy) >= 2 and float(np.linalg.norm(xy[-1] - xy[0])) * v > 0.05:
+                wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag, end_blend=blend)
+                turn = turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov)) - yaw
+                moves.extend([Turn(xy=xy[0], delta=turn), Walk(xy=xy, end_yaw=diag, end_blend=blend)])
+                yaw = float(wy[-1])
+        else:
+            moves.append(Hold(xy=cell + 0.5, seconds=1.0))
+            yaw = a
+        # to the nearer end of the pan, the way that keeps walls out of the picture, then across the room
+        ta, tb = turn_path(yaw, a, open_), turn_path(yaw, b, open_)
+        p = cell + 0.5
+        if abs(ta - yaw) <= abs(tb - yaw):
+            moves.extend([Turn(xy=p, delta=ta - yaw), Pan(xy=p, start=ta, end=ta + (b - a), seconds=seconds)])
+            yaw = ta + (b - a)
+        else:
+            moves.extend([Turn(xy=p, delta=tb - yaw), Pan(xy=p, start=tb, end=tb - (b - a), seconds=seconds)])
+            yaw = tb - (b - a)
+        moves.append(Hold(xy=p, seconds=0.7))
+        state["pos"], state["yaw"] = cell, yaw
+        return cell
+
+    for k in order:
+        mask = rm.labels == k
+        entry = None
+        if state["pos"] is not None:
+            leg = router.path(state["pos"], anchor[k])
+            if leg is not None:
+                inside = np.nonzero(mask[leg[:, 0], leg[:, 1]])[0]
+                entry = leg[inside[0]] + 0.5 if len(inside) else None
+        # never in a doorway (the room's own clearance), and in the room's wide part when it has one (not in
+        # a corridor-like strip of it)
+        stand0 = safe & (fm.distance >= used.get(k, 0.0))
+        stand = stand0 & ~doorways
+        wide = _wide_part(mask, v)
+        view = wide if (wide & stand).any() else mask
+        if not (view & stand).any():  # a small room: its doorway's surroundings are all there is
+            stand = stand0
+            view = wide if (wide & stand).any() else mask
+        cell = visit(k, view, stand, entry, rm.area[k])
+        if cell is None:
             skipped.append(k)
             continue
-        d_r = ndimage.distance_transform_edt(np.pad(s_r, 1))[1:-1, 1:-1] * v
-        center = np.argwhere(region).mean(0) + 0.5
-        loop = _room_loop(s_r, d_r, inset, v, loop_radius)
-        info[k] = dict(center=center, loop=loop, area=float(region.sum()) * v * v)
-
-    if not info:
-        raise InputError("no room has free space with the requested clearance", field="clearance")
-
-    # start: the room nearest to the training cameras' mean (else the given start point, else the largest room)
-    ref = None
-    if start is not None:
-        ref = to_map(volume, perm, np.asarray(start, dtype=np.float64).reshape(1, 3))[0, :2]
-    elif volume.camera_positions is not None and len(volume.camera_positions):
-        ref = to_map(volume, perm, volume.camera_positions.mean(0, keepdims=True))[0, :2]
-    if ref is not None:
-        cur_cell = router.nearest_safe(ref)
-    else:
-        big = max(info, key=lambda q: info[q]["area"])
-        cur_cell = info[big]["loop"][0]
-
-    order: list[int] = []
-    route: list[np.ndarray] = [cur_cell[None]]
-    segment_room: list[int] = [0]
-    remaining = set(info)
-    first = True
-    while remaining:
-        d, _ = router.from_node(router.node(cur_cell))
-        best, best_d, best_j = None, np.inf, None
-        for k in sorted(remaining):
-            nodes = np.array([router.node(c) for c in info[k]["loop"]])
-            dd = d[nodes]
-            j = int(np.argmin(dd))
-            if first and ref is not None and rooms[int(cur_cell[0]), int(cur_cell[1])] == k and np.isfinite(dd[j]):
-                best, best_d, best_j = k, -1.0, j  # the room the tour starts in comes first
+        # a room one view cannot show (an L-shaped open plan): walk on to a vantage point of the largest part
+        # still unseen, at most twice
+        seen = _visible(view, cell + 0.5)
+        for _ in range(2):
+            rest, nr = ndimage.label(view & ~seen, structure=np.ones((3, 3), bool))
+            if nr == 0:
                 break
-            if dd[j] < best_d:
-                best, best_d, best_j = k, dd[j], j
-        first = False
-        if best is None or not np.isfinite(best_d):
-            skipped.extend(sorted(remaining))
-            break
-        remaining.discard(best)
-        order.append(best)
-        loop = info[best]["loop"]
-        # to the nearest point of the room's loop, then once around it
-        p = router.path(cur_cell, loop[best_j])
-        if p is not None and len(p) > 1:
-            route.append(p[1:])
-            segment_room.extend([0] * (len(p) - 1))
-        around = np.roll(loop, -best_j, axis=0)[1:]
-        if len(around):
-            route.append(around)
-            segment_room.extend([best] * len(around))
-        cur_cell = around[-1] if len(around) else loop[best_j]
-    cells = np.concatenate(route)
-    tags = np.asarray(segment_room)
-    cells, tags = _remove_spurs(cells, tags, max_len=int(round(spur_length / v)))
-    if len(cells) < 2:
-        raise InputError("the free space is too small for a walk-through", field="clearance")
-
-    # --- smooth the track -----------------------------------------------------------------------------------
-    raw = cells + 0.5
-    keep = np.concatenate([[True], np.any(np.diff(raw, axis=0) != 0, axis=1)])
-    raw, tags = raw[keep], tags[keep]
-    seg = np.linalg.norm(np.diff(raw, axis=0), axis=1)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    step_cells = 0.05 / v
-    n = max(2, int(math.ceil(s[-1] / step_cells)) + 1)
-    t = np.linspace(0.0, s[-1], n)
-    base = np.stack([np.interp(t, s, raw[:, 0]), np.interp(t, s, raw[:, 1])], 1)
-    tag_t = tags[np.clip(np.searchsorted(s, t, side="right") - 1, 0, len(tags) - 1)]
-    w = max(1, int(round(corner_radius / 0.05)))
-    smooth = _moving_average(_moving_average(base, w), w)
-    smooth[0], smooth[-1] = base[0], base[-1]
-    xy = smooth.copy()
-    half = max(1, w // 2)
-    for _ in range(8):  # pull cut corners back towards the safe cell path, blending in and out
-        clr = _sample_map(fm.distance, xy)
-        inside = _sample_map(safe.astype(np.float64), xy, order=0) > 0.5
-        bad = (clr < clearance) | ~inside
-        if not bad.any():
-            break
-        wide = ndimage.binary_dilation(bad, iterations=half)
-        lam = 1.0 - _moving_average(wide.astype(np.float64), half)
-        lam[bad] = 0.0
-        xy = base + lam[:, None] * (xy - base)
-    clr = _sample_map(fm.distance, xy)
-    inside = _sample_map(safe.astype(np.float64), xy, order=0) > 0.5
-    still = (clr < clearance) | ~inside
-    xy[still] = base[still]
-
-    # eye height: the floor under the track, smoothed along it
-    hmap = np.where(np.isfinite(fm.height), fm.height, np.nan)
-    ci = np.clip(np.floor(xy).astype(int), [0, 0], np.asarray(hmap.shape) - 1)
-    h = hmap[ci[:, 0], ci[:, 1]]
-    if np.isnan(h).any():
-        good = ~np.isnan(h)
-        h = np.interp(np.arange(len(h)), np.nonzero(good)[0], h[good])
-    h = _moving_average(h, int(round(1.0 / 0.05)))
-    local = np.stack([xy[:, 0], xy[:, 1], (h + eye_height) / v], 1)
-    positions = from_map(volume, perm, local)
-
-    # where to look: towards the room's centre while circling it
-    centers_world = {}
-    bias = np.zeros((len(xy), 3))
-    origin_w = from_map(volume, perm, np.zeros((1, 3)))[0]
-    for k in order:
-        c = info[k]["center"]
-        sel = tag_t == k
-        hh = float(np.median(h[sel])) if sel.any() else float(np.nanmedian(h))
-        centers_world[k] = from_map(volume, perm, np.array([[c[0], c[1], (hh + eye_height) / v]]))[0]
-        if sel.any():
-            to_c = np.stack([c[0] - xy[sel, 0], c[1] - xy[sel, 1], np.zeros(int(sel.sum()))], 1)
-            tw = from_map(volume, perm, to_c) - origin_w
-            tw -= (tw @ volume.up)[:, None] * volume.up
-            nn = np.linalg.norm(tw, axis=1, keepdims=True)
-            bias[sel] = np.where(nn > 1e-9, tw / np.maximum(nn, 1e-12), 0.0) * center_bias
-    bias = _moving_average(bias, int(round(1.0 / 0.05)))
-    return TourPlan(
-        floor=fm,
-        rooms=rooms,
-        safe=safe,
-        order=order,
-        skipped=sorted(set(skipped)),
-        cells=cells,
-        positions=positions,
-        look_bias=bias,
-        room_of_point=rooms[ci[:, 0], ci[:, 1]],
-        room_centers=centers_world,
-    )
+            sizes = np.bincount(rest.ravel())[1:] * v * v
+            j = int(np.argmax(sizes)) + 1
+            if sizes[j - 1] < max(3.0, 0.25 * rm.area[k]):
+                break
+            part = rest == j
+            near = ndimage.binary_dilation(part, iterations=max(1, int(round(0.5 / v))))
+            cell = visit(k, part, stand & near, None, float(sizes[j - 1]))
+            if cell is None:
+                break
+            seen |= _visible(view, cell + 0.5)
+    order = [k for k in order if k not in skipped]
+    if not moves:
+        raise NotWalkable("no room of the scene has safe space to stand in", field="clearance")
+    return TourPlan(floor=fm, rooms=rm, safe=safe, order=order, skipped=sorted(set(skipped)), names=dict(rm.names),
+                    moves=moves)
 
 
-def auto_walkthrough(
-    volume,
-    eye_height: Optional[float] = None,
-    clearance: Optional[float] = None,
-    speed: Optional[float] = None,
-    fov: Optional[float] = None,
-    max_turn_rate_deg_s: Optional[float] = None,
-    spacing: Optional[float] = None,
-    look_ahead: Optional[float] = None,
-    pitch_deg: Optional[float] = None,
-    room_split: float | None = None,
-    min_room_area: float = 2.0,
-    inset: float = 0.1,
-    loop_radius: float = 0.3,
-    center_bias: float = 0.6,
-    start=None,
-    fps: float = 30.0,
-    width: int = 1920,
-    height: int = 1080,
-    return_plan: bool = False,
-    *,
-    style: Optional[WalkStyle] = None,
-):
-    """Plan a walk through every room of a scene at eye height and return it as a :class:`PathSpec`.
+def _first_yaw(moves) -> float:
+    for m in moves:
+        if isinstance(m, Pan):
+            return float(m.start)
+    return 0.0
+
+
+def _fit(plan: TourPlan, style: WalkStyle, duration: float | None) -> dict:
+    """The timeline, fitted to ``duration`` (reveal stretch 0.4-3x first, then walking speed 0.45-1.1)."""
+    v = plan.floor.voxel
+    rate = math.radians(style.max_turn_rate_deg_s)
+    yaw0 = _first_yaw(plan.moves)
+
+    def make(speed, pan_scale):
+        return timeline(plan.moves, v, yaw0, speed=speed, turn_rate=rate, look_ahead=style.look_ahead,
+                        pan_scale=pan_scale)
+
+    def total(speed, pan_scale):
+        return float(make(speed, pan_scale)["t"][-1])
+
+    speed, scale = style.speed, 1.0
+    if duration is not None:
+        lo_s, hi_s = 0.4, 3.0
+        if total(speed, lo_s) > duration:
+            scale, lo_v, hi_v = lo_s, speed, 1.1
+            for _ in range(14):
+                mid = 0.5 * (lo_v + hi_v)
+                lo_v, hi_v = (mid, hi_v) if total(mid, scale) > duration else (lo_v, mid)
+            speed = hi_v
+        elif total(speed, hi_s) < duration:
+            scale, lo_v, hi_v = hi_s, 0.45, speed
+            for _ in range(14):
+                mid = 0.5 * (lo_v + hi_v)
+                lo_v, hi_v = (mid, hi_v) if total(mid, scale) > duration else (lo_v, mid)
+            speed = lo_v
+        else:
+            for _ in range(16):
+                mid = 0.5 * (lo_s + hi_s)
+                lo_s, hi_s = (mid, hi_s) if total(speed, mid) < duration else (lo_s, mid)
+            scale = 0.5 * (lo_s + hi_s)
+    plan.speed, plan.pan_scale = speed, scale
+    return make(speed, scale)
+
+
+def _segments(room_of_frame: np.ndarray, names: dict, fps: float, min_seconds: float = 0.5) -> list:
+    """``[{"name", "start_time", "end_time"}]`` runs of frames per room; runs shorter than ``min_seconds`` join
+    the run before them."""
+    runs = []
+    for i, k in enumerate(room_of_frame.tolist()):
+        if k <= 0:
+            continue
+        if runs and runs[-1][0] == k:
+            runs[-1][2] = i
+        else:
+            runs.append([k, i, i])
+    merged = []
+    for r in runs:
+        if merged and ((r[2] - r[1] + 1) / fps < min_seconds or merged[-1][0] == r[0]):
+            merged[-1][2] = r[2]
+        else:
+            merged.append(r)
+    return [{"name": names.get(k, f"room_{k}"), "start_time": round(a / fps, 3), "end_time": round((b + 1) / fps, 3)}
+            for k, a, b in merged]
+
+
+def auto_walkthrough(volume, eye_height: float | None = None, clearance: float | None = None,
+                     speed: float | None = None, fov: float | None = None, max_turn_rate_deg_s: float | None = None,
+                     look_ahead: float | None = None, pitch_deg: float | None = None, *, style: WalkStyle | None = None,
+                     duration: float | None = None, rooms=None, hints=None, fps: float = 30.0, width: int = 1920,
+                     height: int = 1080, room_split: float | None = None, min_room_area: float = 1.5,
+                     return_plan: bool = False, **_ignored):
+    """Plan a walk-through of a scene volume (see the module docstring).
 
     Args:
-        volume: :class:`~scenegen.paths.volume.SceneVolume` (``scenegen.pipelines.paths.volume_from_run`` /
-            ``SceneVolume.from_mesh``); its up vector is the walking up.
-        eye_height: camera height above the floor, world units (1.6 = metres for metric scenes).
-        clearance: least horizontal distance from anything at eye level (between ``floor + 0.3`` and
-            ``floor + eye_height + 0.2``), world units.
-        speed: walking speed, world units per second.
-        fov: vertical field of view, degrees.
-        max_turn_rate_deg_s: bound on the heading change per second.
-        spacing: keyframe spacing along the track, world units.
-        look_ahead: the camera looks at the track point this far ahead (world units).
-        pitch_deg: constant pitch (slightly down); no roll.
-        room_split: erosion distance that separates rooms (doors narrower than twice this close); default
-            ``max(0.6, clearance + 0.25)``.
-        min_room_area: rooms smaller than this (square world units) are merged into their neighbours.
-        inset: the loop around a room keeps about this much more than ``clearance`` from its walls.
-        loop_radius: the loop around a room skips parts of it narrower than twice this and turns no tighter.
-        center_bias: how strongly the view turns towards the room's centre while circling (0 = straight ahead).
-        start: optional (3,) world point to start near (default: the training cameras' mean, else the largest
-            room).
+        volume: the scene's :class:`~scenegen.paths.volume.SceneVolume` (its grid has the up vector as an axis).
+        eye_height, clearance, speed, fov, max_turn_rate_deg_s, look_ahead, pitch_deg: override ``style``'s.
+        style: the walking settings (default :data:`~scenegen.paths.style.TOUR`).
+        duration: fit the tour to this many seconds (within the walking limits; None: the natural length).
+        rooms: room names to visit, in this order (None: every room, in the order of least walking).
+        hints: the plan's rooms ``[(name, kind, lo, hi)]`` in world coordinates (boxes; kind "hallway" marks a
+            corridor), or None.
         fps, width, height: render settings.
         return_plan: also return the :class:`TourPlan`.
-        style: the walking settings (default :data:`~scenegen.paths.style.WALK`; its corner radius rounds the
-            route); the single values above, when given, override it.
-    Returns:
-        the :class:`~scenegen.paths.model.PathSpec` (and the plan when ``return_plan``).
     Raises:
-        InputError: one line when there is no walkable floor, no free space at eye height, or no room for the
-            requested clearance.
+        NotWalkable: one line when the scene has no walkable interior. InputError: bad settings or rooms.
     """
-    st = (WALK if style is None else style).updated(
+    st = (TOUR if style is None else style).updated(
         eye_height=eye_height, clearance=clearance, speed=speed, fov=fov, max_turn_rate_deg_s=max_turn_rate_deg_s,
-        spacing=spacing, look_ahead=look_ahead, pitch_deg=pitch_deg,
-    )
-    if not (st.eye_height > 0 and st.clearance >= 0 and st.speed > 0):
-        raise InputError("eye height and speed must be positive, clearance not negative", field="eye_height")
-    plan = plan_tour(volume, st, room_split=room_split, min_room_area=min_room_area, inset=inset,
-                     loop_radius=loop_radius, center_bias=center_bias, start=start)
-    spec = track_spec(plan.positions, st, volume.up, look_bias=plan.look_bias, loop=False, fps=fps, width=width,
-                      height=height)
+        look_ahead=look_ahead, pitch_deg=pitch_deg)
+    if not (st.eye_height > 0 and st.clearance >= 0 and st.speed > 0 and st.max_turn_rate_deg_s > 0):
+        raise InputError("eye height, speed and turn rate must be positive, clearance not negative",
+                         field="eye_height")
+    if duration is not None and not duration > 0:
+        raise InputError(f"must be positive, got {duration}", field="--duration")
+    plan = plan_tour(volume, st, hints=hints, rooms=rooms, fov=st.fov, aspect=width / height,
+                     room_split=room_split, min_room_area=min_room_area)
+    tl = _fit(plan, st, duration)
+    fm, v = plan.floor, plan.floor.voxel
+    t_end = float(tl["t"][-1])
+    n = max(2, int(round(t_end * fps)) + 1)
+    tf = np.minimum(np.arange(n) / fps, t_end)
+    xy = np.stack([np.interp(tf, tl["t"], tl["xy"][:, 0]), np.interp(tf, tl["t"], tl["xy"][:, 1])], 1)
+    yaw = limit_rate(np.interp(tf, tl["t"], tl["yaw"]), tf, 0.97 * math.radians(st.max_turn_rate_deg_s))
+    X, Y = fm.free.shape
+    ci = np.clip(np.floor(xy).astype(int), 0, [X - 1, Y - 1])
+    h = fm.height[ci[:, 0], ci[:, 1]]
+    if np.isnan(h).all():
+        h = np.zeros_like(h)
+    elif np.isnan(h).any():
+        good = ~np.isnan(h)
+        h = np.interp(np.arange(len(h)), np.nonzero(good)[0], h[good])
+    w = max(1, int(round(fps * 0.5)))
+    hp = np.concatenate([np.full(w, h[0]), h, np.full(w, h[-1])])
+    h = np.convolve(hp, np.ones(2 * w + 1) / (2 * w + 1), mode="valid")
+    _, perm = grid_zup(volume)
+    pos = from_map(volume, perm, np.stack([xy[:, 0], xy[:, 1], (h + st.eye_height) / v], 1))
+    o = from_map(volume, perm, np.zeros((1, 3)))[0]
+    fwd = from_map(volume, perm, np.stack([np.cos(yaw), np.sin(yaw), np.zeros(n)], 1)) - o
+    fwd /= np.linalg.norm(fwd, axis=1, keepdims=True)
+    up = np.asarray(volume.up, dtype=np.float64)
+    p = math.radians(st.pitch_deg)
+    look = fwd * math.cos(p) + up[None] * math.sin(p)
+    kfs = [Keyframe.look_at(pos[i], pos[i] + look[i], up=up, fov=st.fov, aspect=width / height, transition=1.0 / fps)
+           for i in range(n)]
+    plan.frame_xy, plan.positions, plan.track = xy, pos, tl
+    plan.room_of_frame = plan.rooms.labels[ci[:, 0], ci[:, 1]]
+    plan.segments = _segments(plan.room_of_frame, plan.names, fps)
+    spec = PathSpec(keyframes=kfs, width=int(width), height=int(height), fps=float(fps), smoothness=0.0,
+                    default_fov=float(st.fov), default_transition=1.0 / fps, constant_speed=False, ease=False,
+                    extra={"rooms": plan.segments})
     return (spec, plan) if return_plan else spec

@@ -101,7 +101,8 @@ def check_path(
         max_speed: world units per second above which a frame is ``too_fast`` (None: not checked).
         max_turn_deg_per_frame: view rotation per frame above which a frame is an ``orientation_jump``;
             default ``max(5, 180 / fps)`` degrees (faster than half a turn per second, and at least 5 degrees).
-        spike_factor: a step larger than this many times the median step is a ``speed_spike``.
+        spike_factor: a step larger than this many times the median moving step (stops left out) is a
+            ``speed_spike``.
         min_spike: steps shorter than this (world units) are never spikes; default 1e-3 of the path's extent,
             so that a camera standing still (median step 0) does not flag every small move.
     Returns:
@@ -146,7 +147,8 @@ def check_path(
         step = np.linalg.norm(np.diff(pos, axis=0), axis=1)
         extent = float(np.linalg.norm(pos.max(0) - pos.min(0)))
         floor_step = (1e-3 * max(extent, 1e-9)) if min_spike is None else float(min_spike)
-        med = float(np.median(step))
+        moving = step[step > floor_step]  # stops (a pan, a hold) are not the walking pace
+        med = float(np.median(moving)) if len(moving) else 0.0
         spike = (step > spike_factor * med) & (step > floor_step)
         if spike.any():
             f = frames[1:][spike]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["FLY", "WALK", "WalkStyle"]
+__all__ = ["DOOR_CLEARANCE", "FLY", "TOUR", "WALK", "WalkStyle"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,11 @@ WALK = WalkStyle()
 FLY = WalkStyle(speed=1.0, corner_radius=0.5, max_turn_rate_deg_s=60.0, pitch_deg=0.0)
 """A free flight (:func:`~scenegen.paths.presets.flythrough`): a little faster, tighter corners, quicker turns and
 no pitch of its own (the flight pitches along the direction of travel)."""
+
+TOUR = WalkStyle(speed=0.7, max_turn_rate_deg_s=30.0, pitch_deg=-5.0, look_ahead=1.5, clearance=0.5,
+                 corner_radius=0.5)
+"""The automatic tour (``scenegen path auto``, the demo): a videographer's walk -- 0.7 m/s, turns of at most
+30 deg/s, 0.5 m from every surface (0.3 m in a doorway, :data:`DOOR_CLEARANCE`), looking 1.5 m ahead."""
+
+DOOR_CLEARANCE = 0.3
+"""Least distance from the door jambs while passing through a doorway (world units)."""

@@ -6,8 +6,8 @@ It composes the pipelines a user would run one by one:
    dataset with depth (open3d ray casting);
 2. :func:`scenegen.pipelines.train.train`: a radiance field on it within a time budget;
 3. :func:`scenegen.pipelines.evaluate.evaluate`: held-out views;
-4. an eye-level walk-through planned on the trained field (`path auto`, else room by room through the plan's
-   doors), rendered by :func:`scenegen.pipelines.render.render` to an H.264 MP4 (plus a contact sheet of frames).
+4. an eye-level walk-through planned on the trained field (`path auto`; `--tour plan`: room by room through
+   the plan's doors), rendered by :func:`scenegen.pipelines.render.render` to an H.264 MP4 (plus a contact sheet of frames).
 
 A demo folder is resumable: an existing dataset of the same brief and size and an existing trained run are reused.
 """
@@ -35,15 +35,13 @@ from scenegen.paths import (
     WALK,
     Keyframe,
     PathSpec,
-    SceneVolume,
-    auto_walkthrough,
     contact_sheet_png,
     sample_path,
     save_path_spec,
 )
 from scenegen.pipelines.evaluate import EvalConfig, evaluate
 from scenegen.pipelines.generate import GenerateConfig, generate
-from scenegen.pipelines.paths import volume_from_run
+from scenegen.pipelines.paths import auto_tour
 from scenegen.pipelines.render import RenderConfig, render
 from scenegen.pipelines.train import train
 from scenegen.train.config import TrainConfig
@@ -69,8 +67,12 @@ class DemoConfig:
     video_height: int = 192
     """The tour's size (re-render it larger with `scenegen render --run DIR/run --camera-path
     DIR/tour_camera_path.json --output tour.mp4 --resolution-scale 4`)."""
-    tour_seconds: float = 20.0
-    """Length of the walk-through video at most (the walking speed adapts, up to 1.6 m/s)."""
+    tour_seconds: float = 40.0
+    """Length of the walk-through video (the planner fits it within walking limits: reveals stretch, then the
+    walking speed adapts between 0.45 and 1.1 m/s; a tour that cannot be this short comes out longer)."""
+    tour: Literal["auto", "plan"] = "auto"
+    """How the tour is planned: "auto" (the automatic planner on the trained field) or "plan" (a keyframed walk
+    through the generated plan's doors)."""
     fps: int = 10
     seed: int = 0
     report: bool = True
@@ -208,35 +210,19 @@ def plan_tour(plan, cfg: DemoConfig, eye: float = WALK.eye_height, scene=None) -
 
 
 def plan_demo_tour(run_dir: Path, cfg: DemoConfig, scene=None, plan=None, console=None) -> tuple[PathSpec, str]:
-    """The tour: `path auto` on the trained field, fitted to ``cfg.tour_seconds``. With the generated plan at
-    hand, the auto tour is kept when it visits every room; otherwise (a field too young to show every room's
-    floor, or a failed plan) the camera walks room by room through the plan's doors, and the reason is printed."""
-    kw = dict(fps=float(cfg.fps), width=cfg.video_width, height=cfg.video_height)
-    try:
-        volume = _tour_volume(run_dir)
-        spec = auto_walkthrough(volume, style=WALK, **kw)
-        if spec.duration > cfg.tour_seconds:  # walk faster, up to twice the walking speed
-            speed = min(2.0 * WALK.speed, WALK.speed * spec.duration / cfg.tour_seconds)
-            spec = auto_walkthrough(volume, style=WALK.updated(speed=speed), **kw)
+    """The tour: the automatic planner (:func:`scenegen.pipelines.paths.auto_tour`) on the trained field, fitted
+    to ``cfg.tour_seconds`` as far as walking pace allows; ``cfg.tour == "plan"`` asks for the keyframed walk
+    through the plan's doors instead. No fallback: a planning failure stops the demo with its one-line reason."""
+    if cfg.tour == "plan":
         if plan is None:
-            return spec, "auto"
-        missed = sorted({r.name for r in plan.rooms if r.type != "hallway"} - rooms_visited(spec, plan))
-        if not missed:
-            return spec, "auto"
-        reason = "it misses " + ", ".join(missed)
-    except Exception as e:  # noqa: BLE001 - any planning failure falls back to the plan's own route
-        if plan is None:
-            raise
-        reason = str(e)
+            raise InputError("the plan tour needs the generated apartment's plan", field="--tour")
+        return plan_tour(plan, cfg, scene=scene), "plan"
+    spec = auto_tour(run_dir, duration=cfg.tour_seconds, fps=float(cfg.fps), width=cfg.video_width,
+                     height=cfg.video_height, up=(0.0, 0.0, 1.0), device="cpu")
     if console is not None:
-        console.print(f"[yellow]path auto: {reason}; walking room by room through the plan's doors instead[/]")
-    spec = plan_tour(plan, cfg, scene=scene)
-    return spec, "plan"
-
-
-def _tour_volume(run_dir: Path) -> SceneVolume:
-    """The trained field's occupancy the tour is planned in (+Z up: the generated apartment's)."""
-    return volume_from_run(run_dir, up=(0.0, 0.0, 1.0), device="cpu")
+        console.print("  rooms: " + ", ".join(f"{r['name']} {r['start_time']:.0f}-{r['end_time']:.0f} s"
+                                              for r in spec.extra.get("rooms", [])))
+    return spec, "auto"
 
 
 def demo(cfg: DemoConfig, console=None) -> DemoResult:

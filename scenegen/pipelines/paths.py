@@ -9,6 +9,7 @@ and builds those functions from its field, its occupancy bitfield and its world 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,9 +30,11 @@ from scenegen.paths import (
     render_contact_frames,
 )
 from scenegen.paths.framing import check_framing, framing_warnings
+from scenegen.paths.planner import NotWalkable
 from scenegen.train.run import LoadedRun, load_run
 
-__all__ = ["auto_tour", "capture_orbit", "contact_sheet_from_run", "orbit_tour", "density_fn", "framing_from_run", "occupied_fn", "path_scene", "volume_from_run"]
+__all__ = ["auto_tour", "capture_orbit", "contact_sheet_from_run", "density_fn", "framing_from_run", "occupied_fn", "orbit_tour",
+           "path_scene", "plan_hints", "volume_from_run"]
 
 
 def _run(run: LoadedRun | str | Path, device: str) -> LoadedRun:
@@ -136,24 +139,6 @@ def framing_from_run(path: PathSpec | CameraPath, volume: SceneVolume, run: str 
     return framing_warnings(rep, cams.video_fps)
 
 
-def _fit_duration(spec: PathSpec, duration: float | None) -> PathSpec:
-    """Scale every transition and hold so the whole path lasts ``duration`` seconds (None: unchanged)."""
-    if duration is None:
-        return spec
-    if not duration > 0:
-        raise ValueError("duration must be positive")
-    total = float(spec.duration)
-    if total <= 0:
-        return spec
-    k = duration / total
-    spec.default_transition = float(spec.default_transition) * k
-    for kf in spec.keyframes:
-        kf.hold = float(kf.hold) * k
-        if kf.transition is not None:
-            kf.transition = float(kf.transition) * k
-    return spec
-
-
 def auto_tour(
     run: LoadedRun | str | Path,
     *,
@@ -172,7 +157,9 @@ def auto_tour(
 
     Args:
         run: a loaded run or a run folder.
-        duration: fit the whole tour to this many seconds (None: walking speed decides).
+        duration: fit the whole tour to this many seconds: the reveals stretch (0.4-3x) and then the walking
+            speed (0.45-1.1 m/s) within the turn-rate bound; a tour that cannot be that short or long within
+            them comes out as close as it can (check ``spec.duration``). None: the natural length.
         rooms: room names (or ids) to visit, in this order (None: every room, in the planner's order).
         fps, width, height, fov: render settings written into the path.
         up: world up (default: the dataset's).
@@ -181,11 +168,40 @@ def auto_tour(
         InputError: one line when the scene is not walkable (suggesting ``scenegen path orbit``) or a named room
             does not exist.
     """
-    if rooms:
-        raise InputError("choosing rooms is not supported by this planner yet", field="--rooms")
+    run_dir = run.run_dir if isinstance(run, LoadedRun) else Path(run)
     volume = volume_from_run(run, up=up, device=device)
-    spec = auto_walkthrough(volume, fov=fov, fps=fps, width=width, height=height)
-    return _fit_duration(spec, duration)
+    try:
+        return auto_walkthrough(volume, fov=fov, fps=fps, width=width, height=height, duration=duration,
+                                rooms=list(rooms) if rooms else None, hints=plan_hints(run_dir))
+    except NotWalkable as e:
+        raise InputError(f"this scene is not walkable ({e.args[0].split(': ')[-1]}); "
+                         f"try `scenegen path orbit --run {run_dir}`", field="--run") from None
+
+
+def plan_hints(run_dir: str | Path) -> list | None:
+    """The rooms of a generated dataset's plan, ``[(name, kind, lo, hi)]`` in world coordinates, from the run's
+    dataset (``transforms.json`` metadata ``rooms``: name -> (2, 3) box; kinds from ``spec.json``); None when
+    the dataset carries no plan (a capture, an imported model) or cannot be read."""
+    try:
+        data = Path(RunScene.read(run_dir).data)
+        meta = json.loads((data / "transforms.json").read_text()).get("metadata") or {}
+        boxes = meta.get("rooms")
+        if not isinstance(boxes, dict) or not boxes:
+            return None
+        kinds = {}
+        if (data / "spec.json").is_file():
+            spec = json.loads((data / "spec.json").read_text())
+            kinds = {str(r.get("name")): str(r.get("type")) for r in spec.get("rooms", []) if isinstance(r, dict)}
+        out = []
+        for name, box in boxes.items():
+            b = np.asarray(box, dtype=np.float64).reshape(2, 3)
+            if not np.isfinite(b).all():
+                return None
+            kind = kinds.get(name, "hallway" if str(name).startswith("hallway") else "")
+            out.append((str(name), kind, b[0], b[1]))
+        return out
+    except (OSError, ValueError, TypeError, AttributeError, InputError):
+        return None
 
 
 def orbit_tour(
