@@ -123,6 +123,25 @@ def _cmd_demo(cfg) -> int:
     return 0
 
 
+def _cmd_tour(cfg) -> int:
+    from scenegen.tour.batch import tour
+
+    console = Console(stderr=True)
+    res = tour(cfg, console=console)
+    if res.manifest is None:
+        console.print(f"shard {cfg.shard}: rendered {res.rendered} frames, {res.missing} missing in its share"
+                      + (f", {res.failed} outputs failed" if res.failed else ""))
+        return 1 if res.failed or res.missing else 0
+    done = sum(e["status"] == "done" for e in res.outputs)
+    nothing = " (nothing to do: every output up to date)" if res.rendered == 0 and res.assembled == 0 else ""
+    console.print(f"{done} of {len(res.outputs)} outputs done, {res.rendered} frames rendered, {res.assembled} "
+                  f"videos assembled in {res.seconds:.0f} s{nothing} -> {res.manifest}")
+    for e in res.outputs:
+        if e["status"] != "done":
+            console.print(f"  [red]failed[/] {e['file']}: {e.get('error')}", highlight=False)
+    return 1 if res.failed else 0
+
+
 def _path_command():
     """`scenegen path SUBCOMMAND`: a dataclass holding the chosen path subcommand's config."""
     from scenegen.cli.path import COMMANDS
@@ -155,6 +174,7 @@ def _commands():
     from scenegen.pipelines.process import ProcessConfig
     from scenegen.pipelines.render import RenderConfig
     from scenegen.pipelines.report import ReportConfig
+    from scenegen.tour.batch import TourConfig
 
     return {
         "process": (ProcessConfig, _cmd_process),
@@ -165,6 +185,7 @@ def _commands():
         "report": (ReportConfig, _cmd_report),
         "path": (_path_command(), _cmd_path),
         "demo": (DemoConfig, _cmd_demo),
+        "tour": (TourConfig, _cmd_tour),
     }
 
 

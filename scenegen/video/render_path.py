@@ -329,6 +329,7 @@ def render_camera_path(
     odd_size: OddSize = "pad",
     source: str | Path | None = None,
     frames_range: tuple[int, int] | None = None,
+    cache_depth: bool = False,
 ) -> dict:
     """Render every camera of ``path`` (or those of ``frames_range``) and write the requested outputs.
 
@@ -353,6 +354,8 @@ def render_camera_path(
         source: the camera path's file, named by the pre-flight messages.
         frames_range: (start, end), end exclusive: render only these frames into ``frames_dir`` (required) and
             write no video, unless the range is the whole path. Shards of one path can render into one folder.
+        cache_depth: keep each frame's depth in ``frames_dir/depth/`` even without a depth video (a later call
+            with ``depth_video`` encodes it from the cache).
     Returns:
         Summary dict: ``frames`` (N), ``rendered``, ``reused``, ``seconds`` (wall-clock time of this call),
         ``s_per_frame`` (render seconds per rendered frame, None if none rendered), ``video_seconds``,
@@ -374,6 +377,7 @@ def render_camera_path(
     if not 0 <= lo < hi <= n:
         raise ValueError(f"render_camera_path: frames_range {frames_range} is not within the path's {n} frames")
     partial = (lo, hi) != (0, n)
+    cache_depth = cache_depth or depth_video is not None
     if partial:
         if frames_dir is None:
             raise InputError("rendering a frame range needs a frames folder", field="--frames")
@@ -391,7 +395,7 @@ def render_camera_path(
     for v in videos:
         if v.is_dir():
             raise InputError("is a folder, expected the video file to write", file=v, field="--output")
-    preflight(w, h, hi - lo, fps, videos=videos, frames_dir=frames_dir, depth=depth_video is not None,
+    preflight(w, h, hi - lo, fps, videos=videos, frames_dir=frames_dir, depth=cache_depth,
               reuse_frames=existing_frames(frames_dir, n, (lo, hi)) if resume else 0, file=source)
     for v in videos:
         clean_stale_temps(v.parent, legacy=(rf"^\.{re.escape(v.stem)}\.[a-z0-9_]{{8}}\.partial\.mp4$",))
@@ -403,8 +407,8 @@ def render_camera_path(
         else None
     )
     owned, reuse = _prepare_frames_dir(frames_dir, camera_fingerprint(cameras, fingerprint_extra), n, resume,
-                                       depth_video is not None, None if ephemeral else "--frames")
-    depth_dir: Path | None = frames_dir / "depth" if depth_video is not None else None
+                                       cache_depth, None if ephemeral else "--frames")
+    depth_dir: Path | None = frames_dir / "depth" if cache_depth else None
     if depth_dir is not None:
         depth_dir.mkdir(parents=True, exist_ok=True)
 
