@@ -32,7 +32,7 @@ from typing_extensions import Annotated
 from scenegen import __version__
 from scenegen.core import validate as v
 from scenegen.core.errors import InputError, ScenegenError
-from scenegen.core.io import atomic_write_text
+from scenegen.core.io import atomic_write_text, clean_stale_temps
 from scenegen.core.ownership import OwnedDir
 from scenegen.paths import cameras_from_spec, load_path_spec
 from scenegen.tour.engines import GiB, Task, make_engine
@@ -171,6 +171,8 @@ def tour(cfg: TourConfig, console: Console | None = None) -> TourResult:
         with _locked(out / LOCK):
             owned = OwnedDir.open(out, "tour", field="--output", ignore=(LOCK,))
             owned.claim([MANIFEST, "index.html", "review.png"])
+            for d in [p for p in out.rglob("*") if p.is_dir()]:
+                clean_stale_temps(d)  # temporary files of a killed batch (paths, videos, frames)
         engine = make_engine(cfg.engine, cfg.workers, cfg.address)
         return _tour(cfg, spec, out, owned, shard, engine, console, t_start)
     finally:
@@ -220,6 +222,7 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
                                                 "fps": r.fps, "radius": t.radius, "orbit_height": t.orbit_height,
                                                 "base_json": str(base), "formats": fmts}, memory=2 * GiB))
                 plan_keys.append((sc.name, t.name))
+        owned.claim(["paths/"] if plan_tasks else [])
         plans: dict[tuple[str, str], dict] = {}
         for key, res in zip(plan_keys, _run_stage(engine, plan_tasks, "planning", cfg, console)):
             if res["ok"]:

@@ -120,6 +120,10 @@ class RayEngine:
             raise InputError(f"cannot reach the Ray cluster: {(str(e).splitlines() or [''])[0]}",
                              field="--address") from None
         self.gpus = 1 if _cuda_available() else 0
+        nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+        # Hints no node could satisfy would wait forever: cap them at the largest node.
+        self.max_cpus = max([float(r.get("CPU", 1)) for r in nodes] + [1.0])
+        self.max_memory = max([float(r.get("memory", 0)) for r in nodes] + [0.0]) * 0.9
         self._remote = ray.remote(run_task)
 
     def run(self, tasks: list[Task], report: Report) -> list[dict]:
@@ -132,7 +136,8 @@ class RayEngine:
         while queue or refs:
             while queue and len(refs) < limit:
                 i, t = queue.pop()
-                opts = {"num_cpus": max(t.cpus, self.threads), "memory": t.memory, "max_retries": self.max_retries}
+                opts = {"num_cpus": min(max(t.cpus, self.threads), self.max_cpus), "max_retries": self.max_retries,
+                        "memory": int(min(t.memory, self.max_memory)) if self.max_memory else t.memory}
                 if self.gpus and t.name in ("train", "chunk"):
                     opts["num_gpus"] = self.gpus
                 refs[self._remote.options(**opts).remote(t.name, {**t.kwargs, "threads": self.threads})] = i
