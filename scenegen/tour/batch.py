@@ -38,7 +38,7 @@ from scenegen.paths import cameras_from_spec, load_path_spec
 from scenegen.tour.engines import GiB, Task, make_engine
 from scenegen.tour.review import write_review
 from scenegen.tour.spec import SceneSpec, TourEntry, load_spec
-from scenegen.tour.tasks import file_sha256, fingerprint_extra, trained_record
+from scenegen.tour.tasks import file_sha256, fingerprint_extra, planned, trained_record
 from scenegen.tour.video_side import format_spec
 from scenegen.video.render_path import camera_fingerprint, existing_frames, frame_name, prepare_frames_dir
 
@@ -170,7 +170,8 @@ def tour(cfg: TourConfig, console: Console | None = None) -> TourResult:
     try:
         with _locked(out / LOCK):
             owned = OwnedDir.open(out, "tour", field="--output", ignore=(LOCK,))
-            owned.claim([MANIFEST, "index.html", "review.png"])
+            owned.claim([MANIFEST, "index.html", "review.png", "runs/", "paths/", "frames/"]
+                        + [f"{sc.name}/" for sc in spec.scenes])
             for d in [p for p in out.rglob("*") if p.is_dir()]:
                 clean_stale_temps(d)  # temporary files of a killed batch (paths, videos, frames)
         engine = make_engine(cfg.engine, cfg.workers, cfg.address)
@@ -200,7 +201,6 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
                                               "minutes": sc.train_minutes, "steps": sc.train_steps},
                                     cpus=2, memory=4 * GiB))
             train_scenes.append(sc)
-        owned.claim(["runs/"] if train_tasks else [])
         for sc, res in zip(train_scenes, _run_stage(engine, train_tasks, "training", cfg, console)):
             if res["ok"]:
                 runs[sc.name] = (res["run"], res["checkpoint_sha256"])
@@ -210,6 +210,7 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
 
         # 2. plan each tour once, then its path per format
         plan_tasks, plan_keys = [], []
+        plans_cached: dict[tuple[str, str], dict] = {}
         for sc in spec.scenes:
             if sc.name not in runs:
                 continue
@@ -218,12 +219,19 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
                 r = t.render
                 fmts = {f: {"file": str(base.with_suffix(f".{f}.json")), "scale": r.scale, "width": r.width,
                             "height": r.height} for f in t.formats}
+                _replan_if_changed(base, fmts, {
+                    "path": t.path, "path_sha256": file_sha256(t.path) if t.path not in ("auto", "orbit") else None,
+                    "seconds": r.seconds, "fps": r.fps, "radius": t.radius, "orbit_height": t.orbit_height,
+                    "formats": fmts, "checkpoint_sha256": runs[sc.name][1]})
+                cached = planned(str(base), fmts)
+                if cached is not None:
+                    plans_cached[(sc.name, t.name)] = cached
+                    continue
                 plan_tasks.append(Task("plan", {"run_dir": runs[sc.name][0], "kind": t.path, "seconds": r.seconds,
                                                 "fps": r.fps, "radius": t.radius, "orbit_height": t.orbit_height,
                                                 "base_json": str(base), "formats": fmts}, memory=2 * GiB))
                 plan_keys.append((sc.name, t.name))
-        owned.claim(["paths/"] if plan_tasks else [])
-        plans: dict[tuple[str, str], dict] = {}
+        plans: dict[tuple[str, str], dict] = dict(plans_cached)
         for key, res in zip(plan_keys, _run_stage(engine, plan_tasks, "planning", cfg, console)):
             if res["ok"]:
                 plans[key] = res
@@ -248,11 +256,9 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
                         continue
                     cams = cameras_from_spec(load_path_spec(plan["files"][f]))
                     fdir = out / "frames" / sc.name / t.name / f
-                    owned.claim(["frames/"])
                     prepare_frames_dir(fdir, cams, fingerprint_extra=fingerprint_extra(runs[sc.name][1]),
                                        depth=f == "depth")
                     paths[(sc.name, t.name, f)] = (cams, fdir, plan["files"][f])
-        owned.claim(sorted({o.file.split("/")[0] + "/" for o in outputs if not o.file.startswith("frames/")}))
 
     # 4. frames: chunks of each format's path; a shard takes its share of the whole batch's chunks
     chunks = []
@@ -337,6 +343,22 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
         write_review(out, entries, {k: p.get("framing", []) for k, p in plans.items() if p.get("ok")})
     failed = sum(e["status"] != "done" for e in entries)
     return TourResult(entries, rendered, len(asm_outputs), failed, manifest, time.perf_counter() - t_start)
+
+
+def _replan_if_changed(base: Path, fmts: dict, params: dict) -> None:
+    """A tour's planned paths are kept across calls while what planned them is unchanged; otherwise they are
+    removed here (so the tour is planned again and its frames, whose cameras change, are rendered again)."""
+    record = base.with_suffix(".params.json")
+    text = json.dumps(params, sort_keys=True, default=str)
+    try:
+        same = record.read_text() == text
+    except OSError:
+        same = False
+    if same:
+        return
+    for f in [base, base.with_suffix(".framing.json"), *(Path(f["file"]) for f in fmts.values())]:
+        f.unlink(missing_ok=True)
+    atomic_write_text(record, text, "tour plan record")
 
 
 def _refuse_missing(paths: dict) -> None:

@@ -119,7 +119,8 @@ class RayEngine:
         except ConnectionError as e:
             raise InputError(f"cannot reach the Ray cluster: {(str(e).splitlines() or [''])[0]}",
                              field="--address") from None
-        self.gpus = 1 if _cuda_available() else 0
+        # One GPU per training / render task when the cluster has GPUs (CPU-only clusters: none asked).
+        self.gpus = 1 if float(ray.cluster_resources().get("GPU", 0)) > 0 else 0
         nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
         # Hints no node could satisfy would wait forever: cap them at the largest node.
         self.max_cpus = max([float(r.get("CPU", 1)) for r in nodes] + [1.0])
@@ -155,12 +156,6 @@ class RayEngine:
 
     def close(self) -> None:
         self.ray.shutdown()
-
-
-def _cuda_available() -> bool:
-    import torch  # noqa: PLC0415 - only asked when the ray engine starts
-
-    return bool(torch.cuda.is_available())
 
 
 def make_engine(engine: str, workers: int, address: str | None):

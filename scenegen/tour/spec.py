@@ -213,6 +213,9 @@ def _scene(s: Any, i: int, base: Path, file: Path, names: set[str]) -> SceneSpec
                          field=f"{where}.name")
     if name in names:
         raise InputError(f"a second scene named {name!r}", file=file, field=f"{where}.name")
+    if name in ("runs", "paths", "frames"):
+        raise InputError(f"{name!r} is the name of a folder of the batch: choose another", file=file,
+                         field=f"{where}.name")
     names.add(name)
     if ("data" in s) == ("run" in s):
         raise InputError("give exactly one of data (a dataset to train) or run (a trained run)", file=file,

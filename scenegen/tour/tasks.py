@@ -25,7 +25,7 @@ from scenegen.tour.spec import TextSpec
 from scenegen.train.run import LoadedRun, load_run
 from scenegen.video.render_path import render_camera_path
 
-__all__ = ["TASKS", "file_sha256", "fingerprint_extra", "frames_sha256", "run_task", "trained_record"]
+__all__ = ["TASKS", "file_sha256", "fingerprint_extra", "frames_sha256", "planned", "run_task", "trained_record"]
 
 _RUNS: dict[tuple[str, str], LoadedRun] = {}  # this worker's loaded run (one at a time: bounded memory)
 
@@ -106,8 +106,6 @@ def _train(*, data: str, run_dir: str, minutes: float | None, steps: int | None,
     return {"run": str(run), "checkpoint_sha256": sha, "trained": True, "steps": res.steps}
 
 
-
-
 def _plan(*, run_dir: str, kind: str, seconds: float | None, fps: float | None, radius: float | None,
           orbit_height: float | None, base_json: str, formats: dict, threads: int | None) -> dict:
     """Plan a tour once (``auto`` / ``orbit`` / a file, fitted to ``seconds``) into ``base_json``, then its path
@@ -128,6 +126,19 @@ def _plan(*, run_dir: str, kind: str, seconds: float | None, fps: float | None, 
                 spec.fps = fps
             spec = _fit_duration(spec, seconds)
         _write_once(base, json.dumps(video_side_spec_dict(spec), allow_nan=False) + "\n")
+    return _planned(run_dir, base, formats, kind == "auto", compute=True)  # type: ignore[return-value]
+
+
+def planned(base_json: str, formats: dict) -> dict | None:
+    """A tour planned by an earlier call (its paths and framing summary on disk), else None."""
+    return _planned("", Path(base_json), formats, False, compute=False)
+
+
+def _planned(run_dir: str, base: Path, formats: dict, walking: bool, compute: bool) -> dict | None:
+    framing_file = base.with_suffix(".framing.json")
+    if not compute and not (base.is_file() and framing_file.is_file()
+                            and all(Path(f["file"]).is_file() for f in formats.values())):
+        return None
     spec = load_path_spec(base)
     frames, files = {}, {}
     for name, f in formats.items():
@@ -137,8 +148,11 @@ def _plan(*, run_dir: str, kind: str, seconds: float | None, fps: float | None, 
             _write_once(out, json.dumps(video_side_spec_dict(fspec), allow_nan=False) + "\n")
         frames[name] = len(cameras_from_spec(load_path_spec(out)).cameras)
         files[name] = str(out)
-    summary = _framing_summary(run_dir, spec, walking=kind == "auto")
-    return {"frames": frames, "files": files, "framing": summary, "path_seconds": float(spec.duration)}
+    if not framing_file.is_file():
+        _write_once(framing_file, json.dumps(_framing_summary(run_dir, spec, walking=walking)) + "\n")
+    summary = json.loads(framing_file.read_text())
+    return {"ok": True, "frames": frames, "files": files, "framing": summary, "path_seconds": float(spec.duration),
+            "seconds": 0.0}
 
 
 def video_side_spec_dict(spec) -> dict:
@@ -152,8 +166,6 @@ def _framing_summary(run_dir: str, spec, walking: bool) -> list[str]:
     lines = format_summary("path", summarize(spec, volume, min_clearance=0.1)).splitlines()
     lines += [w.message for w in framing_from_run(spec, volume, run_dir, walking=walking)]
     return [ln.strip() for ln in lines][:12]
-
-
 
 
 def _loaded(run_dir: str, sha: str) -> LoadedRun:
@@ -179,8 +191,6 @@ def _chunk(*, run_dir: str, checkpoint_sha256: str, path_json: str, frames_dir: 
 def fingerprint_extra(checkpoint_sha256: str) -> str:
     """What besides the cameras makes a batch's frames: the checkpoint (by content, so paths may differ per node)."""
     return f"checkpoint:{checkpoint_sha256}"
-
-
 
 
 def frames_sha256(frames_dir: Path, n: int) -> str:
@@ -215,8 +225,6 @@ def _assemble(*, kind: str, frames_dir: str, n: int, out: str, fps: float, path_
                               audio=Path(audio) if audio else None, metadata=meta, spherical=spherical)
     return {"frames": int(res.get("frames", n)), "sha256": file_sha256(out),
             "video_seconds": float(res.get("seconds", n / fps))}
-
-
 
 
 TASKS = {"train": _train, "plan": _plan, "chunk": _chunk, "assemble": _assemble}
