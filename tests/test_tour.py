@@ -223,3 +223,20 @@ def test_render_frames_range_renders_only_those_frames(tiny_run, tmp_path):
         assert np.array_equal(np.asarray(Image.open(frames / f"{k:05d}.png")),
                               np.asarray(Image.open(whole / f"{k:05d}.png")))
     assert _sha(video) == _sha(tmp_path / "w.mp4")
+
+
+def test_a_failing_scene_never_stops_the_others(tiny_run, tmp_path, capsys):
+    empty = tmp_path / "not-a-dataset"
+    empty.mkdir()
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'[[scene]]\nname = "broken"\ndata = "{empty}"\ntrain_steps = 2\n'
+                    '[[scene.tour]]\npath = "orbit"\nformats = ["frames"]\n'
+                    f'[[scene]]\nname = "fine"\nrun = "{tiny_run}"\nfps = 2\nseconds = 1\nscale = 0.03\n'
+                    '[[scene.tour]]\npath = "orbit"\nformats = ["frames"]\n')
+    out = tmp_path / "out"
+    assert main(["tour", str(spec), "--output", str(out), "--no-progress"]) == 1  # exit 1 at the end
+    by = {e["scene"]: e for e in _manifest(out)["outputs"]}
+    assert by["fine"]["status"] == "done" and by["fine"]["frames"] == 2
+    assert by["broken"]["status"] == "failed" and by["broken"]["error"].startswith("training failed")
+    assert "\n" not in by["broken"]["error"]
+    assert "failed" in (out / "index.html").read_text()
