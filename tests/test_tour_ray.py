@@ -53,9 +53,15 @@ def cluster(tmp_path):
     port = _free_port()
     addr = f"127.0.0.1:{port}"
     common = ["--num-cpus", "1", "--disable-usage-stats", "--node-ip-address", "127.0.0.1"]
-    subprocess.run([ray_bin, "start", "--head", "--port", str(port), "--temp-dir", str(tmp),
-                    "--include-dashboard", "false", *common], check=True, env=env, capture_output=True, timeout=300)
-    # The worker node in its own process group (--block keeps it in the foreground): killable as a whole.
+    # Both nodes in the foreground (--block), each in its own process group: stopped by killing exactly those
+    # groups (never `ray stop`, which would stop every Ray on the machine).
+    head = subprocess.Popen([ray_bin, "start", "--head", "--port", str(port), "--temp-dir", str(tmp),
+                             "--include-dashboard", "false", "--block", *common], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and subprocess.run([ray_bin, "status", "--address", addr], env=env,
+                                                    capture_output=True).returncode != 0:
+        time.sleep(2)
     worker = subprocess.Popen([ray_bin, "start", "--address", addr, "--block", *common], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -67,9 +73,12 @@ def cluster(tmp_path):
             time.sleep(2)
         yield {"address": addr, "env": env, "worker": worker}
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        for p in (worker, head):
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
