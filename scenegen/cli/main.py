@@ -135,6 +135,25 @@ def _cmd_view(cfg) -> int:
     return 0
 
 
+def _cmd_tour(cfg) -> int:
+    from scenegen.tour.batch import tour
+
+    console = Console(stderr=True)
+    res = tour(cfg, console=console)
+    if res.manifest is None:
+        console.print(f"shard {cfg.shard}: rendered {res.rendered} frames, {res.missing} missing in its share"
+                      + (f", {res.failed} outputs failed" if res.failed else ""))
+        return 1 if res.failed or res.missing else 0
+    done = sum(e["status"] == "done" for e in res.outputs)
+    nothing = " (nothing to do: every output up to date)" if res.rendered == 0 and res.assembled == 0 else ""
+    console.print(f"{done} of {len(res.outputs)} outputs done, {res.rendered} frames rendered, {res.assembled} "
+                  f"videos assembled in {res.seconds:.0f} s{nothing} -> {res.manifest}")
+    for e in res.outputs:
+        if e["status"] != "done":
+            console.print(f"  [red]failed[/] {e['file']}: {e.get('error')}", highlight=False)
+    return 1 if res.failed else 0
+
+
 def _path_command():
     """`scenegen path SUBCOMMAND`: a dataclass holding the chosen path subcommand's config."""
     from scenegen.cli.path import COMMANDS
@@ -168,6 +187,7 @@ def _commands():
     from scenegen.pipelines.render import RenderConfig
     from scenegen.pipelines.report import ReportConfig
     from scenegen.viewer.app import ViewConfig
+    from scenegen.tour.batch import TourConfig
 
     return {
         "process": (ProcessConfig, _cmd_process),
@@ -179,6 +199,7 @@ def _commands():
         "path": (_path_command(), _cmd_path),
         "demo": (DemoConfig, _cmd_demo),
         "view": (ViewConfig, _cmd_view),
+        "tour": (TourConfig, _cmd_tour),
     }
 
 

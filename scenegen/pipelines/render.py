@@ -20,7 +20,13 @@ from scenegen.paths.framing import check_framing, framing_warnings
 from scenegen.pipelines.paths import volume_from_run
 from scenegen.pipelines.report import tour_report
 from scenegen.train.run import LoadedRun, load_run
-from scenegen.video.render_path import adopt_frames, existing_frames, preflight, render_camera_path
+from scenegen.video.render_path import (
+    adopt_frames,
+    existing_frames,
+    parse_frames_range,
+    preflight,
+    render_camera_path,
+)
 
 
 @dataclass
@@ -53,6 +59,9 @@ class RenderConfig:
     """Also write the tour report beside the video (VIDEO.report.json + VIDEO.report.png, see `scenegen report`)."""
     report_scale: float = 0.25
     """Resolution of the frames the report measures, relative to the rendered frames."""
+    frames_range: Optional[str] = None
+    """Render only frames START:END (END exclusive, e.g. 0:120) into --frames, for splitting one path over several
+    jobs; the video (and report) is written only when the range covers the whole path."""
 
     def validate(self) -> "RenderConfig":
         """Refuse bad flags with one line naming the flag, before any work; returns self."""
@@ -65,6 +74,10 @@ class RenderConfig:
                 v.output_file(value, flag)
         if self.frames is not None:
             v.output_dir(self.frames, "--frames")
+        if self.frames_range is not None:
+            if self.frames is None:
+                raise InputError("needs --frames (the folder the shards' frames go to)", field="--frames-range")
+            parse_frames_range(self.frames_range, 1 << 62)
         return self
 
 
@@ -110,7 +123,9 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
     path = load_camera_path(cfg.camera_path, cfg.dataparser_transforms, dataset_transforms=_dataset_json(cfg))
     if cfg.resolution_scale != 1.0:
         path = path.scaled(cfg.resolution_scale)
-    _preflight(cfg, path)  # sizes, frame rate, memory, disk, the --frames folder: before loading anything
+    frames_range = parse_frames_range(cfg.frames_range, len(path.cameras), file=cfg.camera_path)
+    whole = frames_range is None or frames_range == (0, len(path.cameras))
+    _preflight(cfg, path, frames_range)  # sizes, frame rate, memory, disk, the --frames folder: before loading anything
     run = run if run is not None else load_run(cfg.run, cfg.device)
     if cfg.check:
         _warn_unsafe(cfg, path)
@@ -125,9 +140,10 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
         progress=cfg.progress,
         fingerprint_extra=fingerprint,
         source=cfg.camera_path,
+        frames_range=frames_range,
     )
     result = RenderResult.from_summary(summary)
-    if cfg.report:
+    if cfg.report and whole:
         base = Path(cfg.output) if cfg.output is not None else Path(cfg.frames or cfg.depth_video) / "tour"
         rep = tour_report(run, path, base.with_suffix(".report.json"), base.with_suffix(".report.png"),
                           scale=cfg.report_scale, frames_dir=cfg.frames, chunk=cfg.chunk, progress=cfg.progress,
@@ -136,10 +152,12 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
     return result
 
 
-def _preflight(cfg: RenderConfig, path: CameraPath) -> None:
+def _preflight(cfg: RenderConfig, path: CameraPath, frames_range: tuple[int, int] | None = None) -> None:
     """The render's limits and its --frames folder, checked before the run is loaded (one line each)."""
     cams = path.cameras
-    videos = [Path(v) for v in (cfg.output, cfg.depth_video) if v is not None]
+    lo, hi = frames_range if frames_range is not None else (0, len(cams))
+    whole = (lo, hi) == (0, len(cams))
+    videos = [Path(v) for v in (cfg.output, cfg.depth_video) if v is not None and whole]
     for v in videos:
         flag = "--output" if v == cfg.output else "--depth-video"
         if v.is_dir():
@@ -147,9 +165,9 @@ def _preflight(cfg: RenderConfig, path: CameraPath) -> None:
         above = next((p for p in v.parents if p.exists()), None)
         if above is not None and not above.is_dir():
             raise InputError(f"cannot write here: {above} is a file, not a folder", file=v, field=flag)
-    preflight(int(cams.width[0]), int(cams.height[0]), len(cams), path.video_fps, videos=videos,
-              frames_dir=cfg.frames, depth=cfg.depth_video is not None, file=cfg.camera_path,
-              reuse_frames=existing_frames(cfg.frames, len(cams)) if cfg.resume else 0)
+    preflight(int(cams.width[0]), int(cams.height[0]), hi - lo, path.video_fps, videos=videos,
+              frames_dir=cfg.frames, depth=cfg.depth_video is not None and whole, file=cfg.camera_path,
+              reuse_frames=existing_frames(cfg.frames, len(cams), (lo, hi)) if cfg.resume else 0)
     if cfg.frames is not None:
         OwnedDir.open(cfg.frames, "frames", field="--frames", adopt=adopt_frames)
 

@@ -69,7 +69,8 @@ from scenegen.video.writer import (
     write_png,
 )
 
-__all__ = ["RenderFn", "camera_fingerprint", "default_frames_dir", "existing_frames", "frame_name", "preflight", "render_camera_path"]
+__all__ = ["RenderFn", "camera_fingerprint", "default_frames_dir", "existing_frames", "frame_name", "parse_frames_range",
+           "preflight", "prepare_frames_dir", "render_camera_path"]
 
 #: ``render_fn(cameras, index) -> {"rgb": (H, W, 3) float in [0, 1], "depth": (H, W), "accumulation": (H, W)}``
 RenderFn = Callable[[Cameras, int], dict]
@@ -274,10 +275,41 @@ def preflight(w: int, h: int, n: int, fps: float, *, videos: list[Path], frames_
         check_free_space(folder, need, f"{n} frames of {w}x{h}")
 
 
-def existing_frames(frames_dir: Path | None, n: int) -> int:
+def existing_frames(frames_dir: Path | None, n: int, frames_range: tuple[int, int] | None = None) -> int:
     if frames_dir is None or not frames_dir.is_dir():
         return 0
-    return sum(1 for i in range(n) if (frames_dir / frame_name(i)).is_file())
+    lo, hi = frames_range if frames_range is not None else (0, n)
+    return sum(1 for i in range(lo, hi) if (frames_dir / frame_name(i)).is_file())
+
+
+def parse_frames_range(text: str | None, n: int, *, field: str = "--frames-range",
+                       file: str | Path | None = None) -> tuple[int, int] | None:
+    """``"START:END"`` (END exclusive; either side may be left out, ``"10:"``) -> (start, end) within a path of
+    ``n`` frames; None for None. InputError naming ``field`` for a malformed or empty range."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", str(text))
+    if m is None:
+        raise InputError(f"expected START:END (frame numbers, END exclusive, e.g. 0:120), got {text!r}",
+                         file=file, field=field)
+    lo = int(m.group(1)) if m.group(1) else 0
+    hi = min(int(m.group(2)), n) if m.group(2) else n
+    if not 0 <= lo < hi:
+        raise InputError(f"range {text!r} holds no frame of this {n}-frame path", file=file, field=field)
+    return lo, hi
+
+
+def prepare_frames_dir(frames_dir: Path | str, path: CameraPath, *, fingerprint_extra: str = "",
+                       depth: bool = False, resume: bool = True, field: str | None = None) -> bool:
+    """Open a frames folder for ``path`` (ownership record, manifest, every frame name claimed) without
+    rendering; frames of another path are removed. Returns True when its frames are reused.
+
+    Done once before several processes render disjoint frame ranges into the same folder
+    (:func:`render_camera_path` with ``frames_range``), so that they only read its record."""
+    n = len(path.cameras)
+    _, reuse = _prepare_frames_dir(Path(frames_dir), camera_fingerprint(path.cameras, fingerprint_extra), n, resume,
+                                   depth, field)
+    return reuse
 
 
 def render_camera_path(
@@ -296,8 +328,10 @@ def render_camera_path(
     crf: int = 18,
     odd_size: OddSize = "pad",
     source: str | Path | None = None,
+    frames_range: tuple[int, int] | None = None,
+    cache_depth: bool = False,
 ) -> dict:
-    """Render every camera of ``path`` and write the requested outputs.
+    """Render every camera of ``path`` (or those of ``frames_range``) and write the requested outputs.
 
     Args:
         render_fn: ``render_fn(cameras, index)`` renders camera ``index`` of ``cameras`` (= ``path.cameras``)
@@ -318,6 +352,10 @@ def render_camera_path(
             not reused.
         crf: x264 quality (lower is better). odd_size: "pad" or "crop" odd frame sizes.
         source: the camera path's file, named by the pre-flight messages.
+        frames_range: (start, end), end exclusive: render only these frames into ``frames_dir`` (required) and
+            write no video, unless the range is the whole path. Shards of one path can render into one folder.
+        cache_depth: keep each frame's depth in ``frames_dir/depth/`` even without a depth video (a later call
+            with ``depth_video`` encodes it from the cache).
     Returns:
         Summary dict: ``frames`` (N), ``rendered``, ``reused``, ``seconds`` (wall-clock time of this call),
         ``s_per_frame`` (render seconds per rendered frame, None if none rendered), ``video_seconds``,
@@ -335,6 +373,15 @@ def render_camera_path(
     if bool((cameras.width != w).any()) or bool((cameras.height != h).any()):
         raise ValueError("render_camera_path: all cameras of a path must have the same image size")
     fps = path.video_fps
+    lo, hi = (0, n) if frames_range is None else (int(frames_range[0]), int(frames_range[1]))
+    if not 0 <= lo < hi <= n:
+        raise ValueError(f"render_camera_path: frames_range {frames_range} is not within the path's {n} frames")
+    partial = (lo, hi) != (0, n)
+    cache_depth = cache_depth or depth_video is not None
+    if partial:
+        if frames_dir is None:
+            raise InputError("rendering a frame range needs a frames folder", field="--frames")
+        output_video = depth_video = None  # a part of the path: frames only
     output_video = Path(output_video) if output_video is not None else None
     depth_video = Path(depth_video) if depth_video is not None else None
     frames_dir = Path(frames_dir) if frames_dir is not None else None
@@ -348,8 +395,8 @@ def render_camera_path(
     for v in videos:
         if v.is_dir():
             raise InputError("is a folder, expected the video file to write", file=v, field="--output")
-    preflight(w, h, n, fps, videos=videos, frames_dir=frames_dir, depth=depth_video is not None,
-              reuse_frames=existing_frames(frames_dir, n) if resume else 0, file=source)
+    preflight(w, h, hi - lo, fps, videos=videos, frames_dir=frames_dir, depth=cache_depth,
+              reuse_frames=existing_frames(frames_dir, n, (lo, hi)) if resume else 0, file=source)
     for v in videos:
         clean_stale_temps(v.parent, legacy=(rf"^\.{re.escape(v.stem)}\.[a-z0-9_]{{8}}\.partial\.mp4$",))
 
@@ -360,8 +407,8 @@ def render_camera_path(
         else None
     )
     owned, reuse = _prepare_frames_dir(frames_dir, camera_fingerprint(cameras, fingerprint_extra), n, resume,
-                                       depth_video is not None, None if ephemeral else "--frames")
-    depth_dir: Path | None = frames_dir / "depth" if depth_video is not None else None
+                                       cache_depth, None if ephemeral else "--frames")
+    depth_dir: Path | None = frames_dir / "depth" if cache_depth else None
     if depth_dir is not None:
         depth_dir.mkdir(parents=True, exist_ok=True)
 
@@ -388,8 +435,8 @@ def render_camera_path(
     depth_used: tuple[float, float] | None = None
     try:
         with bar:
-            task = bar.add_task("render", total=n)
-            for i in range(n):
+            task = bar.add_task("render", total=hi - lo)
+            for i in range(lo, hi):
                 rgb: np.ndarray | None = None
                 need_depth = depth_dir is not None
                 png = frames_dir / frame_name(i)
@@ -445,7 +492,8 @@ def render_camera_path(
 
     elapsed = time.perf_counter() - t_start
     return {
-        "frames": n,
+        "frames": hi - lo,
+        "range": [lo, hi],
         "rendered": stats["rendered"],
         "reused": reused,
         "seconds": elapsed,
