@@ -270,6 +270,29 @@ class PathSpec:
             return 0
         return max(1, int(round(self.duration * self.fps)))
 
+    def fit_duration(self, seconds: Optional[float]) -> "PathSpec":
+        """Scale every transition and hold (and the ``rooms`` timings a planner wrote) so the path lasts
+        ``seconds``; None or a path of no length: unchanged. Returns self."""
+        total = self.duration
+        if seconds is None or total <= 0:
+            return self
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"duration must be positive, got {seconds!r}")
+        k = float(seconds) / total
+        times = self.transitions() * k
+        for kf, tr in zip(self.keyframes, times):
+            kf.hold *= k
+            kf.transition = float(tr)
+        self.default_transition = float(self.default_transition) * k
+        rooms = self.extra.get("rooms")
+        if isinstance(rooms, list):
+            for r in rooms:
+                if isinstance(r, dict):
+                    for key in ("start_time", "end_time"):
+                        if isinstance(r.get(key), (int, float)):
+                            r[key] = float(r[key]) * k
+        return self
+
     def validate(self, file: Any = None, allow_empty: bool = False) -> None:
         """Raise :class:`InputError` (naming the field as in the file) when a value is out of range.
 

@@ -18,7 +18,7 @@ from scenegen import __version__
 from scenegen.core.errors import ScenegenError
 from scenegen.core.io import atomic_write_text, temp_beside
 from scenegen.paths import cameras_from_spec, format_summary, load_path_spec, read_any_path, spec_to_nerfstudio, summarize
-from scenegen.pipelines.paths import _fit_duration, auto_tour, framing_from_run, orbit_tour, volume_from_run
+from scenegen.pipelines.paths import auto_tour, framing_from_run, orbit_tour, volume_from_run
 from scenegen.pipelines.train import TrainConfig, train
 from scenegen.tour import video_side
 from scenegen.tour.spec import TextSpec
@@ -124,7 +124,7 @@ def _plan(*, run_dir: str, kind: str, seconds: float | None, fps: float | None, 
             spec = read_any_path(kind)
             if fps is not None:
                 spec.fps = fps
-            spec = _fit_duration(spec, seconds)
+            spec = spec.fit_duration(seconds)
         _write_once(base, json.dumps(video_side_spec_dict(spec), allow_nan=False) + "\n")
     return _planned(run_dir, base, formats, kind == "auto", compute=True)  # type: ignore[return-value]
 
@@ -219,7 +219,8 @@ def _assemble(*, kind: str, frames_dir: str, n: int, out: str, fps: float, path_
                                source=path_json)
         return {"frames": n, "sha256": file_sha256(out), "video_seconds": s["video_seconds"]}
     ts = TextSpec(**{**text, "logo": Path(text["logo"]) if text.get("logo") else None}) if text else None
-    meta = {"comment": f"synthetic render made by scenegen {__version__}", **metadata}
+    meta = {"inputs": f"scene {metadata.get('scene')}, tour {metadata.get('tour')}: run {metadata.get('source_run')} "
+                      f"(checkpoint sha256 {str(metadata.get('checkpoint_sha256'))[:16]})", **metadata}
     res = video_side.assemble([fdir / f"{i:05d}.png" for i in range(n)], Path(out), fps=fps,
                               spec=json.loads(Path(path_json).read_text()), text=ts,
                               audio=Path(audio) if audio else None, metadata=meta, spherical=spherical)
