@@ -125,7 +125,7 @@ def test_boundary_keyboard_interrupt_is_130(monkeypatch, capsys):
     (["--max-steps", "-3"], "--max-steps"),
     (["--max-steps", "0"], "--max-steps"),
     (["--time-budget", "0"], "--time-budget"),
-    (["--downscale", "0"], "--downscale"),
+    (["--downscale", "-1"], "--downscale"),
     (["--min-rays", "100000"], "--min-rays"),
     (["--sparse-depth-until", "2"], "--sparse-depth-until"),
 ])
