@@ -57,8 +57,8 @@ class DemoConfig:
     prompt: Optional[str] = None
     """The brief of the home to generate (default: the built-in two-bedroom apartment)."""
     train_minutes: float = 5.5
-    """Training time budget in minutes (about 3600 steps on 2 idle vCPUs; the whole demo takes about 15 minutes idle, 6 of them rendering the tour;
-    the field keeps improving with more)."""
+    """Training time budget in minutes (about 3600 steps on 2 idle vCPUs; the whole demo takes about 15 minutes
+    idle, 6 of them rendering the tour; the field keeps improving with more)."""
     views: int = 120
     """Training views rendered from the generated apartment."""
     width: int = 192
