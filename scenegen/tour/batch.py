@@ -37,7 +37,7 @@ from scenegen.core.ownership import OwnedDir
 from scenegen.paths import cameras_from_spec, load_path_spec
 from scenegen.tour.engines import GiB, Task, make_engine
 from scenegen.tour.review import write_review
-from scenegen.tour.spec import SceneSpec, TourEntry, load_spec
+from scenegen.tour.spec import SceneSpec, TourEntry, load_spec, text_dict
 from scenegen.tour.tasks import file_sha256, fingerprint_extra, planned, trained_record
 from scenegen.tour.video_side import format_spec
 from scenegen.video.render_path import camera_fingerprint, existing_frames, frame_name, prepare_frames_dir
@@ -322,7 +322,7 @@ def _tour(cfg, spec, out: Path, owned: OwnedDir, shard, engine, console: Console
             meta["language"] = o.language
         asm_tasks.append(Task("assemble", {
             "kind": fs.output, "frames_dir": str(fdir), "n": len(cams.cameras), "out": str(target),
-            "fps": float(cams.video_fps), "path_json": pfile, "text": text.as_dict() if text else None,
+            "fps": float(cams.video_fps), "path_json": pfile, "text": text_dict(text) if text else None,
             "audio": str(o.scene.audio) if o.scene.audio else None, "metadata": meta, "spherical": fs.spherical,
             "run_dir": runs[sname][0], "checkpoint_sha256": runs[sname][1]}, weight=1))
         asm_outputs.append(o)
@@ -380,7 +380,7 @@ def _output_key(o: Output, cams, ckpt_sha: str, text) -> str:
     audio = file_sha256(o.scene.audio) if o.scene.audio else None
     logo = file_sha256(text.logo) if text is not None and text.logo else None
     h.update(json.dumps([camera_fingerprint(cams.cameras, fingerprint_extra(ckpt_sha)), o.format, o.language,
-                         text.as_dict() if text else None, audio, logo, __version__], sort_keys=True).encode())
+                         text_dict(text) if text else None, audio, logo, __version__], sort_keys=True).encode())
     return h.hexdigest()
 
 

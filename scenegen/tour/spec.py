@@ -24,8 +24,9 @@ from typing import Any
 
 from scenegen.core import validate as v
 from scenegen.core.errors import InputError
+from scenegen.video.titles import TourText
 
-__all__ = ["SceneSpec", "TourEntry", "TourSpec", "TextSpec", "load_spec", "FORMAT_NAMES"]
+__all__ = ["SceneSpec", "TourEntry", "TourSpec", "TextSpec", "load_spec", "text_dict", "FORMAT_NAMES"]
 
 # The formats of scenegen.video.formats (kept here so the spec is checked without importing the video side).
 FORMAT_NAMES = ("landscape", "vertical", "square", "360", "frames", "depth")
@@ -40,25 +41,16 @@ _TEXT_KEYS = {"title", "address", "agency", "logo", "captions", "disclaimer", "d
               "card_seconds"}
 
 
-@dataclass
-class TextSpec:
-    """One language's texts (the fields of :class:`scenegen.video.titles.TourText`)."""
+TextSpec = TourText
+"""One language's texts: the video side's :class:`scenegen.video.titles.TourText` itself."""
 
-    language: str
-    title: str | None = None
-    address: str | None = None
-    agency: str | None = None
-    logo: Path | None = None
-    disclaimer: bool = True
-    disclaimer_text: str | None = None
-    captions: dict[str, str] = field(default_factory=dict)
-    show_captions: bool = True
-    card_seconds: float = 2.5
 
-    def as_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d["logo"] = str(self.logo) if self.logo is not None else None
-        return d
+def text_dict(t: TourText) -> dict:
+    """A language's texts as plain JSON values (the logo as a string): what travels to workers and is hashed."""
+    d = dict(t.__dict__)
+    d["captions"] = dict(t.captions)
+    d["logo"] = str(t.logo) if t.logo is not None else None
+    return d
 
 
 @dataclass
