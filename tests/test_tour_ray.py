@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -30,7 +31,11 @@ def _free_port() -> int:
 
 
 def _env(tmp: Path) -> dict:
+    # Ray >= 2.5x starts clusters with token authentication and keeps the token in ~/.ray/auth_token, which any
+    # other `ray start --head` on the machine may rewrite: the test cluster and its drivers share a token of
+    # their own through the environment instead.
     return dict(os.environ, PYTHONPATH=str(ROOT), RAY_USAGE_STATS_ENABLED="0", OMP_NUM_THREADS="1",
+                RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
                 TORCH_EXTENSIONS_DIR=os.environ.get("TORCH_EXTENSIONS_DIR", str(tmp / "torch_ext")))
 
 
