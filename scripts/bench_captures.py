@@ -4,7 +4,7 @@ resolutions, and a 640x360 orbit (render s/frame, centring, floaters).
   python scripts/bench_captures.py ab --data DATA --out OUT --steps 400 [--downscale 1] \\
       --variant base "--distortion-loss 0" --variant distortion "--distortion-loss 0.01"
   python scripts/bench_captures.py curve --data DATA --out OUT --minutes 15
-  python scripts/bench_captures.py orbit --run RUN --out OUT [--frames 60]
+  python scripts/bench_captures.py orbit --run RUN --out OUT [--frames 60] [--path OTHER/orbit.json]
   python scripts/bench_captures.py resolutions DATA...
 
 A/B runs use the same --max-steps and --seed, so the machine's load changes their wall time, not their result;
@@ -112,12 +112,34 @@ def cmd_curve(a) -> None:
         print(f"| {t:.0f} | {p:.2f} |")
 
 
+def subject_centre(data, pts: np.ndarray, box: float = 0.1) -> np.ndarray:
+    """Median of the SfM points that project into the central ``box`` (share of width and height, each side) of
+    the training photos: what the photographer centred."""
+    ds = load_dataset(data)
+    sel = []
+    for k in ds.split("train"):
+        c = ds.cameras.c2w[k].double().numpy()
+        rel = (pts - c[:3, 3]) @ c[:3, :3]
+        z = -rel[:, 2]
+        zs = np.maximum(z, 1e-6)
+        u = float(ds.cameras.fx[k]) * rel[:, 0] / zs + float(ds.cameras.cx[k])
+        v = -float(ds.cameras.fy[k]) * rel[:, 1] / zs + float(ds.cameras.cy[k])
+        w, h = int(ds.cameras.width[k]), int(ds.cameras.height[k])
+        m = (z > 0) & (np.abs(u - w / 2) < box * w) & (np.abs(v - h / 2) < box * h)
+        sel.append(pts[m])
+    sel = np.concatenate(sel) if sel else np.zeros((0, 3))
+    return np.median(sel, 0) if len(sel) else dense_core(pts)
+
+
 def cmd_orbit(a) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "orbit.json"
-    cli("path", "orbit", str(path), "--run", a.run, "--render-width", "640", "--render-height", "360",
-        "--seconds", str(a.frames / 30.0))
+    if a.path:  # another run's orbit (the same cameras for two fields) or one planned by other code
+        path.write_text(Path(a.path).read_text())
+    else:
+        cli("path", "orbit", str(path), "--run", a.run, "--render-width", "640", "--render-height", "360",
+            "--seconds", str(a.frames / 30.0))
     t = cli("render", "--run", a.run, "--camera-path", str(path), "--output", str(out / "orbit.mp4"),
             "--frames", str(out / "frames"))
     run = load_run(a.run, "cpu")
@@ -125,8 +147,10 @@ def cmd_orbit(a) -> None:
     pts = dataset_points(run.scene.data)
     res = {"frames": len(cams), "render_s_per_frame": round(t / len(cams), 2)}
     if pts is not None:
-        centre = dense_core(pts)  # an estimator the orbit does not use: the median-seeded dense core
-        off, fls = [], []
+        # the subject: the SfM points the photographer put in the middle of the photos (an estimator the orbit
+        # does not use; the dense core of all points is reported too: in a room capture it is the room's middle)
+        centre, core = subject_centre(run.scene.data, pts), dense_core(pts)
+        off, off_core, fls = [], [], []
         pf = run.transform.world_to_field_points(torch.as_tensor(pts, dtype=torch.float32))
         for i in range(len(cams)):
             c2w = cams.c2w[i].double().numpy()
@@ -135,12 +159,17 @@ def cmd_orbit(a) -> None:
             v = -float(cams.fy[i]) * rel[1] / -rel[2] + float(cams.cy[i])
             w, h = int(cams.width[i]), int(cams.height[i])
             off.append(max(abs(u - w / 2) / w, abs(v - h / 2) / h))
+            rel = (core - c2w[:3, 3]) @ c2w[:3, :3]
+            u = float(cams.fx[i]) * rel[0] / -rel[2] + float(cams.cx[i])
+            v = -float(cams.fy[i]) * rel[1] / -rel[2] + float(cams.cy[i])
+            off_core.append(max(abs(u - w / 2) / w, abs(v - h / 2) / h))
             c = run.transform.cameras_to_field(cams[[i]])
             intr = (float(c.fx[0]), float(c.fy[0]), float(c.cx[0]), float(c.cy[0]), int(c.width[0]), int(c.height[0]))
             f = frame_floaters(run.renderer, c.c2w[0], intr, pf)
             if f is not None:
                 fls.append(f)
-        res.update(max_centre_offset=round(max(off), 4), floaters_mean=round(float(np.mean(fls)), 4),
+        res.update(max_centre_offset=round(max(off), 4), max_offset_all_points_core=round(max(off_core), 4),
+                   floaters_mean=round(float(np.mean(fls)), 4),
                    floaters_max=round(float(np.max(fls)), 4))
     (out / "orbit_result.json").write_text(json.dumps(res, indent=1))
     print(json.dumps(res))
@@ -178,6 +207,7 @@ def main() -> None:
     orb.add_argument("--run", required=True)
     orb.add_argument("--out", required=True)
     orb.add_argument("--frames", type=int, default=60)
+    orb.add_argument("--path", default=None, help="measure this camera path instead of planning `path orbit`")
     rs = sub.add_parser("resolutions")
     rs.add_argument("data", nargs="+")
     a = p.parse_args()

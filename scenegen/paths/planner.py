@@ -308,8 +308,21 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
     for d in rm.doors:
         doorways |= (cx - d.center[0]) ** 2 + (cy - d.center[1]) ** 2 <= (0.9 / v) ** 2
 
-    def visit(k: int, view: np.ndarray, stand: np.ndarray, entry, area: float):
-        """Walk to the best vantage point of ``view`` (cells ``stand``), pan across it; returns the cell or None."""
+    def exit_heading(cell, goal) -> float | None:
+        """Heading (map radians) of the way from ``cell`` towards the next room's anchor, about a metre out."""
+        if goal is None:
+            return None
+        leg = router.path(cell, goal)
+        if leg is None or len(leg) < 2:
+            return None
+        far = np.linalg.norm(leg - leg[0], axis=1) * v
+        q = leg[min(int(np.searchsorted(far, 1.0)), len(leg) - 1)]
+        d = q - leg[0]
+        return float(math.atan2(d[1], d[0])) if np.any(d) else None
+
+    def visit(k: int, view: np.ndarray, stand: np.ndarray, entry, area: float, goal=None):
+        """Walk to the best vantage point of ``view`` (cells ``stand``), pan across it; returns the cell or None.
+        ``goal``: the next room's anchor, so the pan ends facing the way out when that saves turning."""
         vp = vantage_point(view, stand, fm.distance, v, entry)
         if vp is None:
             return None
@@ -333,10 +346,17 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         else:
             moves.append(Hold(xy=cell + 0.5, seconds=1.0))
             yaw = a
-        # to the nearer end of the pan, the way that keeps walls out of the picture, then across the room
+        # to one end of the pan, the way that keeps walls out of the picture, then across the room: the end that
+        # turns the least in all, counting the turn to the way out after it (a videographer ends the pan facing
+        # where the walk goes next rather than turning round)
         ta, tb = turn_path(yaw, a, open_), turn_path(yaw, b, open_)
         p = cell + 0.5
-        if abs(ta - yaw) <= abs(tb - yaw):
+        out = exit_heading(cell, goal)
+
+        def left(end: float) -> float:
+            return 0.0 if out is None else abs((out - end + math.pi) % (2 * math.pi) - math.pi)
+
+        if abs(ta - yaw) + left(ta + (b - a)) <= abs(tb - yaw) + left(tb - (b - a)):
             moves.extend([Turn(xy=p, delta=ta - yaw), Pan(xy=p, start=ta, end=ta + (b - a), seconds=seconds)])
             yaw = ta + (b - a)
         else:
@@ -346,7 +366,8 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         state["pos"], state["yaw"] = cell, yaw
         return cell
 
-    for k in order:
+    for j, k in enumerate(order):
+        goal = anchor[order[j + 1]] if j + 1 < len(order) else None
         mask = rm.labels == k
         entry = None
         if state["pos"] is not None:
@@ -363,7 +384,7 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         if not (view & stand).any():  # a small room: its doorway's surroundings are all there is
             stand = stand0
             view = wide if (wide & stand).any() else mask
-        cell = visit(k, view, stand, entry, rm.area[k])
+        cell = visit(k, view, stand, entry, rm.area[k], goal)
         if cell is None:
             skipped.append(k)
             continue
@@ -375,12 +396,12 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
             if nr == 0:
                 break
             sizes = np.bincount(rest.ravel())[1:] * v * v
-            j = int(np.argmax(sizes)) + 1
-            if sizes[j - 1] < max(3.0, 0.25 * rm.area[k]):
+            jp = int(np.argmax(sizes)) + 1
+            if sizes[jp - 1] < max(3.0, 0.25 * rm.area[k]):
                 break
-            part = rest == j
+            part = rest == jp
             near = ndimage.binary_dilation(part, iterations=max(1, int(round(0.5 / v))))
-            cell = visit(k, part, stand & near, None, float(sizes[j - 1]))
+            cell = visit(k, part, stand & near, None, float(sizes[jp - 1]), goal)
             if cell is None:
                 break
             seen |= _visible(view, cell + 0.5)

@@ -5,7 +5,8 @@ A tour is a list of moves on the floor plan's cells (see :mod:`scenegen.paths.pl
 * :class:`Walk`: along a smooth route at a constant speed with eased starts and stops, looking at the route
   point ``look_ahead`` further on (in a corridor it looks where it walks, before a doorway it already looks
   through it); where the view would turn faster than the turn-rate bound the walk slows down;
-* :class:`Turn`: turning in place from one heading to another, eased (half-cosine), at most the turn rate;
+* :class:`Turn`: turning in place from one heading to another at the turn rate between eased (half-cosine)
+  speed-ups and slow-downs of :data:`TURN_RAMP_S`;
 * :class:`Pan`: a room's slow reveal from one heading to another over given seconds, eased;
 * :class:`Hold`: standing still.
 
@@ -53,6 +54,10 @@ class Pan:
 class Hold:
     xy: np.ndarray
     seconds: float
+
+
+TURN_RAMP_S = 0.8
+"""Seconds a turn in place takes to reach (and leave) its full turn rate."""
 
 
 def _unwrap_near(a: float, ref: float) -> float:
@@ -119,6 +124,26 @@ def _eased(a: float, b: float, seconds: float, dt: float) -> tuple[np.ndarray, n
     return t, a + (b - a) * 0.5 * (1.0 - np.cos(np.pi * t / max(seconds, 1e-9)))
 
 
+def _ramped(a: float, b: float, rate: float, ramp: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Times (M,) from 0 and headings (M,) of a turn from a to b at a constant ``rate`` (rad/s) between eased
+    (half-cosine) speed-ups and slow-downs of ``ramp`` seconds: a turn in place as fast as the rate bound allows
+    and still smooth. Turns too small to reach the rate are one half-cosine ease at a peak of ``rate``."""
+    delta = abs(b - a)
+    if delta <= rate * ramp:
+        return _eased(a, b, delta * math.pi / (2 * rate), dt)
+    cruise = (delta - rate * ramp) / rate
+    total = 2 * ramp + cruise
+    m = max(3, int(math.ceil(total / dt)) + 1)
+    t = np.linspace(0.0, total, m)
+    # angle covered: ramp-up (rate/2)(t - ramp/pi sin(pi t/ramp)), cruise at rate, mirrored ramp-down
+    up = 0.5 * rate * (np.minimum(t, ramp) - ramp / math.pi * np.sin(math.pi * np.minimum(t, ramp) / ramp))
+    mid = rate * np.clip(t - ramp, 0.0, cruise)
+    td = np.clip(t - ramp - cruise, 0.0, ramp)
+    down = rate * td - 0.5 * rate * (td - ramp / math.pi * np.sin(math.pi * td / ramp))
+    covered = np.minimum(up + mid + down, delta)
+    return t, a + math.copysign(1.0, b - a) * covered
+
+
 def timeline(moves: list, voxel: float, yaw0: float, *, speed: float, turn_rate: float, accel: float = 0.35,
              look_ahead: float = 1.5, pan_scale: float = 1.0, dt: float = 1 / 60) -> dict:
     """Dense track of the moves: ``t`` (M,) seconds, ``xy`` (M, 2) map cells, ``yaw`` (M,) radians (continuous),
@@ -147,16 +172,15 @@ def timeline(moves: list, voxel: float, yaw0: float, *, speed: float, turn_rate:
             tt, y = np.linspace(0.0, m.seconds * pan_scale, 3), np.full(3, yaw)
         elif isinstance(m, Turn):
             target = yaw + float(m.delta)
-            sec = abs(target - yaw) * math.pi / (2 * 0.9 * turn_rate)  # peak rate of the eased turn
-            if sec < 1e-3:
+            if abs(target - yaw) < 1e-4:
                 continue
-            tt, y = _eased(yaw, target, sec, dt)
+            tt, y = _ramped(yaw, target, 0.9 * turn_rate, TURN_RAMP_S, dt)
         else:  # Pan
             start = _unwrap_near(float(m.start), yaw)
             end = start + (float(m.end) - float(m.start))
             if abs(start - yaw) > 1e-3:
-                sec = abs(start - yaw) * math.pi / (2 * 0.9 * turn_rate)
-                t1, y1 = _eased(yaw, start, sec, dt)
+                t1, y1 = _ramped(yaw, start, 0.9 * turn_rate, TURN_RAMP_S, dt)
+                sec = float(t1[-1])
                 ts.append(t_end + t1[1:])
                 xys.append(np.repeat(p, len(t1) - 1, 0))
                 yaws.append(y1[1:])
