@@ -117,13 +117,10 @@ class RayEngine:
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False,
                      runtime_env={"env_vars": env}, logging_level="ERROR", configure_logging=True)
         except ConnectionError as e:
-            raise InputError(f"cannot reach the Ray cluster: {(str(e).splitlines() or [''])[0]}",
+            hint = ("; a cluster with token authentication also refuses a driver without its token (set "
+                    "RAY_AUTH_TOKEN or ~/.ray/auth_token)") if address else ""
+            raise InputError(f"cannot reach the Ray cluster: {(str(e).splitlines() or [''])[0]}{hint}",
                              field="--address") from None
-        except Exception as e:  # noqa: BLE001 - Ray raises several types for a refused token
-            if "auth" not in str(e).lower():
-                raise
-            raise InputError("the Ray cluster refused this driver's authentication token: set RAY_AUTH_TOKEN (or "
-                             "~/.ray/auth_token) to the cluster's token", field="--address") from None
         # One GPU per training / render task when the cluster has GPUs (CPU-only clusters: none asked).
         self.gpus = 1 if float(ray.cluster_resources().get("GPU", 0)) > 0 else 0
         nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
