@@ -243,10 +243,13 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
             anchor[k] = np.array(np.unravel_index(int(np.argmax(d)), d.shape))
     # the part of the home the tour walks: the connected safe area holding the most room area; a room is in it
     # when any of its safe cells is (its anchor: the reachable one farthest from the walls)
+    walked = {"mask": safe}  # the safe cells connected to the walked part (the last reachable() call's)
+
     def reachable(base) -> set:
         d0 = router.from_node(router.node(base))[0]
         fin = np.zeros_like(safe)
         fin[router.cells[:, 0], router.cells[:, 1]] = np.isfinite(d0)
+        walked["mask"] = fin
         out = set()
         for q in labels:
             reg = (rm.labels == q) & fin
@@ -377,7 +380,8 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
                 entry = leg[inside[0]] + 0.5 if len(inside) else None
         # never in a doorway (the room's own clearance), and in the room's wide part when it has one (not in
         # a corridor-like strip of it)
-        stand0 = safe & (fm.distance >= used.get(k, 0.0))
+        # (and connected to the walked part: a room's safe cells can fall apart, e.g. behind a fixture)
+        stand0 = safe & walked["mask"] & (fm.distance >= used.get(k, 0.0))
         stand = stand0 & ~doorways
         wide = _wide_part(mask, v)
         view = wide if (wide & stand).any() else mask
