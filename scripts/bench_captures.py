@@ -131,6 +131,16 @@ def subject_centre(data, pts: np.ndarray, box: float = 0.1) -> np.ndarray:
     return np.median(sel, 0) if len(sel) else dense_core(pts)
 
 
+def centre_offset(cams, i: int, point: np.ndarray) -> float:
+    """How far ``point`` projects from the centre of camera ``i``'s image (the larger of the two axes' shares)."""
+    c2w = cams.c2w[i].double().numpy()
+    rel = (point - c2w[:3, 3]) @ c2w[:3, :3]
+    u = float(cams.fx[i]) * rel[0] / -rel[2] + float(cams.cx[i])
+    v = -float(cams.fy[i]) * rel[1] / -rel[2] + float(cams.cy[i])
+    w, h = int(cams.width[i]), int(cams.height[i])
+    return max(abs(u - w / 2) / w, abs(v - h / 2) / h)
+
+
 def cmd_orbit(a) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,16 +163,8 @@ def cmd_orbit(a) -> None:
         off, off_core, fls = [], [], []
         pf = run.transform.world_to_field_points(torch.as_tensor(pts, dtype=torch.float32))
         for i in range(len(cams)):
-            c2w = cams.c2w[i].double().numpy()
-            rel = (centre - c2w[:3, 3]) @ c2w[:3, :3]
-            u = float(cams.fx[i]) * rel[0] / -rel[2] + float(cams.cx[i])
-            v = -float(cams.fy[i]) * rel[1] / -rel[2] + float(cams.cy[i])
-            w, h = int(cams.width[i]), int(cams.height[i])
-            off.append(max(abs(u - w / 2) / w, abs(v - h / 2) / h))
-            rel = (core - c2w[:3, 3]) @ c2w[:3, :3]
-            u = float(cams.fx[i]) * rel[0] / -rel[2] + float(cams.cx[i])
-            v = -float(cams.fy[i]) * rel[1] / -rel[2] + float(cams.cy[i])
-            off_core.append(max(abs(u - w / 2) / w, abs(v - h / 2) / h))
+            off.append(centre_offset(cams, i, centre))
+            off_core.append(centre_offset(cams, i, core))
             c = run.transform.cameras_to_field(cams[[i]])
             intr = (float(c.fx[0]), float(c.fy[0]), float(c.cx[0]), float(c.cy[0]), int(c.width[0]), int(c.height[0]))
             f = frame_floaters(run.renderer, c.c2w[0], intr, pf)

@@ -378,9 +378,9 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
             if leg is not None:
                 inside = np.nonzero(mask[leg[:, 0], leg[:, 1]])[0]
                 entry = leg[inside[0]] + 0.5 if len(inside) else None
+        # on cells connected to the walked part (a room's safe cells can fall apart, e.g. behind a fixture),
         # never in a doorway (the room's own clearance), and in the room's wide part when it has one (not in
         # a corridor-like strip of it)
-        # (and connected to the walked part: a room's safe cells can fall apart, e.g. behind a fixture)
         stand0 = safe & walked["mask"] & (fm.distance >= used.get(k, 0.0))
         stand = stand0 & ~doorways
         wide = _wide_part(mask, v)
