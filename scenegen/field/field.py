@@ -175,6 +175,26 @@ class RadianceField(nn.Module):
             return x.new_zeros(0)
         return self._dens(x)[0]
 
+    def density_features(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(sigma (N,), geometry features (N, geo_feat_dim)): the first half of :meth:`forward`; a renderer
+        that weights samples first runs :meth:`color` only on those that show."""
+        if x.shape[0] == 0:
+            return x.new_zeros(0), x.new_zeros(0, self.cfg.geo_feat_dim)
+        return self._dens(x)
+
+    def color(self, geo: Tensor, d: Tensor, image_idx: Tensor | None = None) -> Tensor:
+        """rgb (N, 3) from :meth:`density_features`' features and unit directions (N, 3): :meth:`forward`'s
+        second half."""
+        if geo.shape[0] == 0:
+            return geo.new_zeros(0, 3)
+        feats = [geo, sh_encode(d, self.cfg.sh_degree)]
+        app = self.appearance_codes(image_idx, geo.shape[0], geo.device)
+        if app is not None:
+            feats.append(app)
+        with self._mlp_context(geo):
+            logits = self.color_mlp(torch.cat(feats, -1))
+        return torch.sigmoid(logits.float())
+
 
 def choose_cpu_threads(field: RadianceField, n_points: int = 8192, reps: int = 3) -> int:
     """How many CPU threads to run the field with: one, or all of torch's, whichever runs it faster.

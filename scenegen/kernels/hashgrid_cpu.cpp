@@ -29,25 +29,26 @@ inline void corners(const Level& lv, const float* p, int64_t idx[8], float w[8])
   float fx = p[0] * lv.res, fy = p[1] * lv.res, fz = p[2] * lv.res;
   float flx = std::floor(fx), fly = std::floor(fy), flz = std::floor(fz);
   float rx = fx - flx, ry = fy - fly, rz = fz - flz;
-  int64_t x0 = (int64_t)flx, y0 = (int64_t)fly, z0 = (int64_t)flz;
-  // Points are in [0, 1]^3, so coordinates are >= 0. Dense levels: a corner past the last vertex (x == 1)
-  // has weight 0; clamping it keeps the index in range without a division. Hashed levels have power-of-two
-  // sizes, so the modulo of the reference is a mask.
-  const int64_t mask = lv.size - 1;
+  // 32-bit index arithmetic (vectorises; the int64 multiplies of the reference do not): the hashed levels keep
+  // the low bits of the products, which are the same modulo 2^32, and dense levels are far below 2^32 entries.
+  const uint32_t x0 = (uint32_t)flx, y0 = (uint32_t)fly, z0 = (uint32_t)flz;
+  const uint32_t mask = (uint32_t)(lv.size - 1);
+  const uint32_t r1 = (uint32_t)lv.res1, m = r1 - 1;
+  const float wx[2] = {1.f - rx, rx}, wy[2] = {1.f - ry, ry}, wz[2] = {1.f - rz, rz};
   for (int c = 0; c < 8; ++c) {
-    int64_t ix = x0 + (c & 1), iy = y0 + ((c >> 1) & 1), iz = z0 + ((c >> 2) & 1);
-    int64_t h;
+    uint32_t ix = x0 + (c & 1), iy = y0 + ((c >> 1) & 1), iz = z0 + ((c >> 2) & 1);
+    uint32_t h;
     if (lv.dense) {
-      const int64_t m = lv.res1 - 1;
+      // Points are in [0, 1]^3: a corner past the last vertex (x == 1) has weight 0; clamping keeps it in range.
       ix = ix > m ? m : ix;
       iy = iy > m ? m : iy;
       iz = iz > m ? m : iz;
-      h = ix + iy * lv.res1 + iz * lv.res1 * lv.res1;
-    } else {
-      h = ((ix * 1) ^ (iy * 2654435761LL) ^ (iz * 805459861LL)) & mask;
+      h = ix + iy * r1 + iz * r1 * r1;
+    } else {  // power-of-two sizes: the reference's modulo is a mask
+      h = (ix ^ (iy * 2654435761u) ^ (iz * 805459861u)) & mask;
     }
-    idx[c] = h + lv.offset;
-    w[c] = ((c & 1) ? rx : 1.f - rx) * (((c >> 1) & 1) ? ry : 1.f - ry) * (((c >> 2) & 1) ? rz : 1.f - rz);
+    idx[c] = (int64_t)h + lv.offset;
+    w[c] = wx[c & 1] * wy[(c >> 1) & 1] * wz[(c >> 2) & 1];
   }
 }
 

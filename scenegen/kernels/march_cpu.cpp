@@ -4,8 +4,8 @@
 // (scenegen.kernels._torch_impl.march) materialises every candidate step of every ray as a
 // dense (rays, steps) tensor and gathers the grid for all of them, which costs as much as the field itself on
 // CPU. Here each ray walks its own step sequence, looks its cells up in the bitfield and emits only the
-// occupied samples. Two passes (count, then fill after a prefix sum) keep the output packed and ray-sorted
-// with no locks; both are parallel over rays.
+// occupied samples. Blocks of rays are walked in parallel, each into its own buffer, and copied out in ray
+// order: the output is packed and ray-sorted with no locks.
 //
 // The step sequence and the jitter follow the reference exactly:
 //   bounded:   t0_k = t_start + seq[k] + (u - 0.5) * step (clamped to t_start), t1_k = t_start + seq[k+1] + ...
@@ -178,34 +178,44 @@ std::vector<torch::Tensor> march(torch::Tensor origins, torch::Tensor dirs, torc
   auto ray = [&](int64_t i) {
     return Ray{o[i * 3], o[i * 3 + 1], o[i * 3 + 2], d[i * 3], d[i * 3 + 1], d[i * 3 + 2], ts[i], te[i], ju[i], ks[i]};
   };
-  auto counts = torch::empty({R}, torch::kInt64);
   auto next_k = torch::empty({R}, torch::kInt64);
-  int64_t* cp = counts.data_ptr<int64_t>();
   int64_t* nk = next_k.data_ptr<int64_t>();
-  at::parallel_for(0, R, 64, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      int64_t c = 0;
-      nk[i] = walk(ray(i), g, sq, n_steps, bounded, stp, limit, [&](int64_t, float, float) { ++c; });
-      cp[i] = c;
+  // One walk per ray: each block of rays keeps its samples in its own buffer, then the blocks are copied out
+  // in ray order (walking twice, to count and then to fill, cost as much as the walk itself).
+  struct Sample {
+    int64_t i;
+    float t0, t1;
+  };
+  const int64_t n_blocks = std::max<int64_t>(1, std::min<int64_t>((R + 255) / 256, 8 * at::get_num_threads()));
+  std::vector<std::vector<Sample>> bufs((size_t)n_blocks);
+  at::parallel_for(0, n_blocks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) {
+      auto& buf = bufs[(size_t)c];
+      const int64_t lo = R * c / n_blocks, hi = R * (c + 1) / n_blocks;
+      buf.reserve((size_t)(hi - lo) * (limit > 0 ? std::min<int64_t>(limit, 16) : 16));
+      for (int64_t i = lo; i < hi; ++i)
+        nk[i] = walk(ray(i), g, sq, n_steps, bounded, stp, limit,
+                     [&](int64_t, float x0, float x1) { buf.push_back(Sample{i, x0, x1}); });
     }
   });
-  std::vector<int64_t> start(R + 1, 0);
-  for (int64_t i = 0; i < R; ++i) start[i + 1] = start[i] + cp[i];
-  const int64_t S = start[R];
+  std::vector<int64_t> start((size_t)n_blocks + 1, 0);
+  for (int64_t c = 0; c < n_blocks; ++c) start[c + 1] = start[c] + (int64_t)bufs[(size_t)c].size();
+  const int64_t S = start[n_blocks];
   auto ray_idx = torch::empty({S}, torch::kInt64);
   auto t0 = torch::empty({S}, torch::kFloat32);
   auto t1 = torch::empty({S}, torch::kFloat32);
   int64_t* ri = ray_idx.data_ptr<int64_t>();
   float* a = t0.data_ptr<float>();
   float* bb = t1.data_ptr<float>();
-  at::parallel_for(0, R, 64, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t base = start[i];
-      walk(ray(i), g, sq, n_steps, bounded, stp, limit, [&](int64_t j, float x0, float x1) {
-        ri[base + j] = i;
-        a[base + j] = x0;
-        bb[base + j] = x1;
-      });
+  at::parallel_for(0, n_blocks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) {
+      const auto& buf = bufs[(size_t)c];
+      const int64_t base = start[c];
+      for (size_t j = 0; j < buf.size(); ++j) {
+        ri[base + j] = buf[j].i;
+        a[base + j] = buf[j].t0;
+        bb[base + j] = buf[j].t1;
+      }
     }
   });
   return {ray_idx, t0, t1, next_k};

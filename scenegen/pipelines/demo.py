@@ -56,9 +56,9 @@ class DemoConfig:
     """Folder for the dataset, the run, the camera path and the video."""
     prompt: Optional[str] = None
     """The brief of the home to generate (default: the built-in two-bedroom apartment)."""
-    train_minutes: float = 5.5
-    """Training time budget in minutes (about 3600 steps on 2 idle vCPUs; the whole demo takes about 15 minutes
-    idle, 6 of them rendering the tour; the field keeps improving with more)."""
+    train_minutes: float = 4.5
+    """Training time budget in minutes (about 3100 steps on 2 idle vCPUs; the whole demo takes under 10 minutes
+    idle, about 5 of them planning, rendering and measuring the tour; the field keeps improving with more)."""
     views: int = 120
     """Training views rendered from the generated apartment."""
     width: int = 192

@@ -141,6 +141,7 @@ def render(cfg: RenderConfig, *, run: LoadedRun | None = None) -> RenderResult:
         fingerprint_extra=fingerprint,
         source=cfg.camera_path,
         frames_range=frames_range,
+        cache_depth=cfg.report and cfg.frames is not None,  # the report measures the frames it rendered
     )
     result = RenderResult.from_summary(summary)
     if cfg.report and whole:

@@ -80,7 +80,8 @@ class ReportConfig:
     output: Optional[Path] = None
     """Folder for PATH.report.json and PATH.report.png (default: beside the camera path)."""
     frames: Optional[Path] = None
-    """Frames folder of `scenegen render --frames` (its PNGs and cached depth are used at --scale 1)."""
+    """Frames folder of `scenegen render --frames --report` (its PNGs and cached depth are measured instead of
+    rendering again, box-filtered when --scale is 1/2, 1/3, ...)."""
     scale: float = 0.25
     """Resolution of the frames the report renders, relative to the path's (0.25 of 1920x1080 = 480x270)."""
     stride: int = 1
@@ -165,11 +166,14 @@ def _intrinsics(cams, i: int):
     return float(cams.fx[i]), float(cams.fy[i]), float(cams.cx[i]), float(cams.cy[i])
 
 
-def _reuse_frame(frames_dir: Path | None, i: int, w: int, h: int):
-    """(rgb, depth, acc) of frame ``i`` from `render --frames` output at this size, or None."""
+def _reuse_frame(frames_dir: Path | None, i: int, w: int, h: int, factor: int = 1):
+    """(rgb, depth, acc) of frame ``i`` at ``w`` x ``h`` from `render --frames` output (its PNG and cached depth),
+    or None. ``factor``: the cached frames are ``factor`` times larger and are box-filtered down (the picture the
+    video shows, averaged; depth weighted by opacity), so the report need not render the field again."""
     if frames_dir is None:
         return None
-    rgb = read_png(frames_dir / f"{i:05d}.png", (w, h))
+    fw, fh = w * factor, h * factor
+    rgb = read_png(frames_dir / f"{i:05d}.png", (fw, fh))
     dp = frames_dir / "depth" / f"{i:05d}.npz"
     if rgb is None or not dp.is_file():
         return None
@@ -178,9 +182,25 @@ def _reuse_frame(frames_dir: Path | None, i: int, w: int, h: int):
             d, a = z["depth"].astype(np.float32), z["acc"].astype(np.float32) / 255.0
     except (OSError, ValueError, KeyError, EOFError):
         return None
-    if d.shape != (h, w):
+    if d.shape != (fh, fw) or a.shape != (fh, fw):
         return None
-    return rgb.astype(np.float32) / 255.0, d, a
+    rgb = rgb.astype(np.float32) / 255.0
+    if factor > 1:
+        def blocks(x):
+            return x.reshape(h, factor, w, factor, *x.shape[2:])
+        rgb = blocks(rgb).mean((1, 3))
+        d = np.nan_to_num(d, nan=0.0, posinf=0.0, neginf=0.0)
+        wsum = blocks(a).sum((1, 3))
+        d = np.where(wsum > 1e-6, blocks(a * d).sum((1, 3)) / np.maximum(wsum, 1e-6), blocks(d).mean((1, 3)))
+        a = wsum / (factor * factor)
+    return rgb, d, a
+
+
+def _reuse_factor(path_cams, cams) -> int:
+    """The integer factor between the path's frames and the report's (0: not an integer downscale)."""
+    fw, fh, w, h = int(path_cams.width[0]), int(path_cams.height[0]), int(cams.width[0]), int(cams.height[0])
+    f = fw // max(w, 1)
+    return f if f >= 1 and w * f == fw and h * f == fh else 0
 
 
 def tour_report(
@@ -226,6 +246,7 @@ def tour_report(
     cams = path.cameras.scaled(scale) if scale != 1.0 else path.cameras
     w, h = int(cams.width[0]), int(cams.height[0])
     pinhole = all(m == "PINHOLE" for m in cams.model)
+    factor = _reuse_factor(path.cameras, cams) if frames_dir is not None else 0
     gt_scene = ground_truth_scene(scene) if ground_truth else None
     starts = list(range(0, n - 1, stride)) if n > 1 else [0]
     todo = sorted({i for t in starts for i in (t, t + 1) if i < n})
@@ -246,7 +267,7 @@ def tour_report(
                   disable=not progress, transient=True) as bar:
         task = bar.add_task("frames", total=len(todo))
         for i in todo:
-            got = _reuse_frame(frames_dir, i, w, h) if scale == 1.0 else None
+            got = _reuse_frame(frames_dir, i, w, h, factor) if factor else None
             if got is None:
                 out = render_fn(cams, i)
                 got = tuple(np.asarray(out[k].detach().cpu() if hasattr(out[k], "detach") else out[k], np.float32)

@@ -92,18 +92,20 @@ class MaterialRegistry:
 # Procedural textures (functions of the 3D hit point)
 # ----------------------------------------------------------------------------------------------------------
 
-_M32 = np.uint64(0xFFFFFFFF)
 
 
 def hash01(*ints: np.ndarray, seed: int = 0) -> np.ndarray:
     """Deterministic hash of integer lattice coordinates -> float64 in [0, 1)."""
-    h = np.uint64((seed * 0x9E3779B1 + 0x632BE5AB) & 0xFFFFFFFF)
-    for k in ints:
-        k = np.asarray(k).astype(np.int64).astype(np.uint64) & _M32
-        h = ((h ^ k) * np.uint64(0x85EBCA6B)) & _M32
-        h = h ^ (h >> np.uint64(13))
-        h = (h * np.uint64(0xC2B2AE35)) & _M32
-        h = h ^ (h >> np.uint64(16))
+    # 32-bit unsigned arithmetic wraps modulo 2^32 by itself (half the memory traffic of masked 64-bit maths,
+    # twice as fast, the same values)
+    h = np.asarray(np.uint32((seed * 0x9E3779B1 + 0x632BE5AB) & 0xFFFFFFFF))
+    with np.errstate(over="ignore"):
+        for k in ints:
+            k = np.asarray(k).astype(np.int64).astype(np.uint32)
+            h = (h ^ k) * np.uint32(0x85EBCA6B)
+            h = h ^ (h >> np.uint32(13))
+            h = h * np.uint32(0xC2B2AE35)
+            h = h ^ (h >> np.uint32(16))
     return h.astype(np.float64) / 4294967296.0
 
 
