@@ -140,15 +140,17 @@ class RadianceField(nn.Module):
         sigma = torch.exp(h[:, 0].clamp(max=15.0) - 1.0)  # truncated exp, shifted: starts near-transparent
         return sigma, h[:, 1:]
 
-    def _forward_impl(self, x: Tensor, d: Tensor, app: Tensor | None) -> tuple[Tensor, Tensor]:
-        sigma, geo = self._density_impl(x)
+    def _color_impl(self, geo: Tensor, d: Tensor, app: Tensor | None) -> Tensor:
         feats = [geo, sh_encode(d, self.cfg.sh_degree)]
         if app is not None:
             feats.append(app)
-        with self._mlp_context(x):
+        with self._mlp_context(geo):
             logits = self.color_mlp(torch.cat(feats, -1))
-        rgb = torch.sigmoid(logits.float())
-        return sigma, rgb
+        return torch.sigmoid(logits.float())
+
+    def _forward_impl(self, x: Tensor, d: Tensor, app: Tensor | None) -> tuple[Tensor, Tensor]:
+        sigma, geo = self._density_impl(x)
+        return sigma, self._color_impl(geo, d, app)
 
     def appearance_codes(self, image_idx: Tensor | None, n: int, device) -> Tensor | None:
         """Per-sample appearance codes; novel views (``image_idx`` None) use the mean training code."""
@@ -187,13 +189,7 @@ class RadianceField(nn.Module):
         second half."""
         if geo.shape[0] == 0:
             return geo.new_zeros(0, 3)
-        feats = [geo, sh_encode(d, self.cfg.sh_degree)]
-        app = self.appearance_codes(image_idx, geo.shape[0], geo.device)
-        if app is not None:
-            feats.append(app)
-        with self._mlp_context(geo):
-            logits = self.color_mlp(torch.cat(feats, -1))
-        return torch.sigmoid(logits.float())
+        return self._color_impl(geo, d, self.appearance_codes(image_idx, geo.shape[0], geo.device))
 
 
 def choose_cpu_threads(field: RadianceField, n_points: int = 8192, reps: int = 3) -> int:
