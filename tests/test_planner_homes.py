@@ -188,3 +188,17 @@ def test_homes_every_frame(brief, with_plan):
     vol, plan = _home(brief)
     spec = auto_walkthrough(vol, hints=_hints(plan) if with_plan else None, fps=10, width=256, height=192)
     print(brief, with_plan, _check(spec, vol, _plan_boxes(plan), max_checked=100000))
+
+
+def test_small_room_vantage_is_not_walked_into_head_first():
+    """The studio's bathroom, planned at 5 cm with the plan hint: its far corner's diagonal points back at the
+    door, so a walk into it would end facing the corner and turn round there (24 wall-in-face frames before
+    vantage points paid for that turn). Every frame is checked."""
+    from scenegen.data.prior.brief import parse_brief
+    from scenegen.data.prior.build import build_scene
+    from scenegen.paths import SceneVolume, auto_walkthrough
+
+    scene, plan = build_scene(parse_brief("studio apartment"))
+    vol = SceneVolume.from_mesh(scene.mesh, voxel=0.05)
+    spec = auto_walkthrough(vol, hints=_hints(plan), fps=10, width=256, height=192)
+    _check(spec, vol, _plan_boxes(plan), max_checked=100000)

@@ -112,9 +112,13 @@ def test_report_cli_and_render_report(trained, capsys):
     root, run_dir, path_json = trained
     out = root / "cli"
     assert main(["report", "--run", str(run_dir), "--camera-path", str(path_json), "--output", str(out),
-                 "--no-progress", "--scale", "0.5", "--stride", "3"]) == 0
+                 "--no-progress", "--scale", "0.5", "--stride", "3", "--gt-every", "2"]) == 0
     doc = json.loads((out / "tour.report.json").read_text())
     assert doc["summary"]["gt_psnr_db"]["mean"] > 5 and (out / "tour.report.png").is_file()
+    # ground truth antialiased (2x2 rays a pixel) on every 2nd frame, as asked
+    gt = doc["per_frame"]["gt_psnr_db"]
+    assert doc["summary"]["gt_settings"] == {"every": 2, "frames": (len(gt) + 1) // 2, "supersample": 2}
+    assert [i for i, x in enumerate(gt) if x is not None] == list(range(0, len(gt), 2))
     video = root / "render" / "tour.mp4"
     assert main(["render", "--run", str(run_dir), "--camera-path", str(path_json), "--output", str(video),
                  "--no-progress", "--report", "--report-scale", "0.5"]) == 0

@@ -174,6 +174,10 @@ def near_fraction(depth_row: np.ndarray, hfov: float, near: float) -> np.ndarray
     return out
 
 
+TURN_COST = 0.6
+"""Score (metres of sightline) a vantage point loses for a half turn at the end of the walk into it."""
+
+
 def vantage_point(room_mask: np.ndarray, safe: np.ndarray, distance: np.ndarray, voxel: float, entry=None,
                   max_candidates: int = 200) -> tuple[np.ndarray, float] | None:
     """A room's vantage point: the safe cell of the room with the longest free sightline across the room (the
@@ -188,11 +192,19 @@ def vantage_point(room_mask: np.ndarray, safe: np.ndarray, distance: np.ndarray,
     dep = ray_depths(room_mask, xy, n_dir=72) * voxel
     diag = dep.max(1)
     score = diag + 0.5 * np.minimum(distance[cand[:, 0], cand[:, 1]], 0.8)
+    look = np.argmax(dep, 1).astype(np.float64) * 2 * math.pi / 72
     if entry is not None:
-        score = score - 0.25 * np.linalg.norm(xy - np.asarray(entry)[None], axis=1) * voxel
+        off = xy - np.asarray(entry, dtype=np.float64)[None]
+        dist = np.linalg.norm(off, axis=1) * voxel
+        score = score - 0.25 * dist
+        # A point walked into head-first whose diagonal points back at the entrance (a small room's far corner)
+        # ends the walk facing into the corner and turning round there: the turn costs, in proportion to how
+        # far the walk heads that way (a point by the entrance is turned at from the doorway, unhurried).
+        arrive = np.arctan2(off[:, 1], off[:, 0])
+        turn = np.abs((look - arrive + math.pi) % (2 * math.pi) - math.pi)
+        score = score - TURN_COST * (turn / math.pi) * np.minimum(1.0, dist)
     b = int(np.argmax(score))
-    ang = float(np.argmax(dep[b])) * 2 * math.pi / 72
-    return cand[b], ang
+    return cand[b], float(look[b])
 
 
 def pan_range(free: np.ndarray, room_mask: np.ndarray, xy, diag: float, voxel: float, hfov: float,

@@ -29,7 +29,7 @@ from scenegen.core.errors import InputError
 from scenegen.core.io import atomic_write_text
 from scenegen.data.loader import load_dataset
 from scenegen.data.prior.brief import DEFAULT_BRIEF
-from scenegen.data.prior.generate import VIEW_PLACEMENT, brief_scene
+from scenegen.data.prior.generate import DEFAULT_ANTIALIAS, VIEW_PLACEMENT, brief_scene
 from scenegen.kernels import prebuild_cpu_kernels
 from scenegen.paths import (
     WALK,
@@ -61,6 +61,8 @@ class DemoConfig:
     idle, about 5 of them planning, rendering and measuring the tour; the field keeps improving with more)."""
     views: int = 120
     """Training views rendered from the generated apartment."""
+    antialias: int = DEFAULT_ANTIALIAS
+    """Rays per pixel along each axis of the training views (see `scenegen generate --antialias`)."""
     width: int = 192
     height: int = 144
     video_width: int = 256
@@ -84,6 +86,7 @@ class DemoConfig:
         """Refuse bad flags with one line naming the flag, before any work; returns self."""
         v.flag_number(self.train_minutes, "--train-minutes", lo=0, open_lo=True)
         v.flag_number(self.views, "--views", lo=1, hi=100000, whole=True)
+        v.flag_number(self.antialias, "--antialias", lo=1, hi=8, whole=True)
         for value, flag in ((self.width, "--width"), (self.height, "--height"), (self.video_width, "--video-width"),
                             (self.video_height, "--video-height")):
             v.flag_number(value, flag, lo=16, hi=4096, whole=True)
@@ -239,7 +242,7 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
     console.print(f"[bold]1/4[/] generating the apartment from its brief: [italic]{brief}[/]")
     data_dir = out / "dataset"
     key = {"brief": brief, "seed": cfg.seed, "views": cfg.views, "width": cfg.width, "height": cfg.height,
-           "placement": VIEW_PLACEMENT}
+           "placement": VIEW_PLACEMENT, "antialias": cfg.antialias}
     if (data_dir / "transforms.json").is_file():
         try:
             meta = json.loads((data_dir / "transforms.json").read_text())
@@ -253,7 +256,7 @@ def demo(cfg: DemoConfig, console=None) -> DemoResult:
         _, scene, plan = brief_scene(brief, seed=cfg.seed)  # the tour needs the plan; the dataset is kept
     else:
         gcfg = GenerateConfig(output=data_dir, prompt=brief, seed=cfg.seed, views=cfg.views, width=cfg.width,
-                              height=cfg.height, progress=cfg.progress)
+                              height=cfg.height, antialias=cfg.antialias, progress=cfg.progress)
         gen = generate(gcfg, console, test_views=max(4, cfg.views // 8), generator="scenegen demo",
                        extra_metadata={"brief": brief, "demo": key})
         scene, plan = gen.scene, gen.floor_plan

@@ -45,6 +45,12 @@ CONSISTENCY_BAD_DB = 25.0
 """Temporal consistency below this (dB) is drawn red."""
 GT_PSNR_BAD_DB = 22.0
 """PSNR against ground truth below this (dB) is drawn red."""
+GT_SUPERSAMPLE = 2
+"""Ground truth is shaded with k x k rays per measured pixel, averaged (antialiased, as a camera or a video's
+box-filtered frames show it). One ray per pixel aliases fine texture seen from afar (a painting, a rug) into
+noise no rendered frame can match: on the demo's tour that noise alone read 2-2.5 dB (BENCHMARKS.md)."""
+GT_MAX_FRAMES = 200
+"""Ground truth is measured on at most about this many frames, evenly spaced (see ``gt_every``)."""
 FLOATERS_BAD = 0.1
 """A frame whose rays towards the SfM surface spend more than this share of their weight in front of it
 (:mod:`scenegen.render.floaters`) looks at floaters: drawn red."""
@@ -90,6 +96,11 @@ class ReportConfig:
     """A walking tour: flag pitch beyond +-10 degrees (False for orbits and fly-overs)."""
     ground_truth: bool = True
     """Render ground truth for the same cameras when the run's dataset carries its scene (generated priors)."""
+    gt_every: int = 0
+    """Measure PSNR against ground truth on every N-th frame (0 = auto: every frame up to 200 frames, then
+    evenly spaced so that about 200 are measured; the antialiased reference shades 4 rays per pixel)."""
+    gt_supersample: int = GT_SUPERSAMPLE
+    """Rays per pixel along each axis of the ground-truth reference (1 = pixel centres only: aliased)."""
     dataparser_transforms: Optional[Path] = None
     """nerfstudio dataparser_transforms.json: the path was authored in nerfstudio's normalised frame."""
     chunk: int = 1 << 15
@@ -214,6 +225,8 @@ def tour_report(
     walking: bool = True,
     frames_dir: Path | None = None,
     ground_truth: bool = True,
+    gt_every: int = 0,
+    gt_supersample: int = GT_SUPERSAMPLE,
     chunk: int = 1 << 15,
     render_fn=None,
     progress: bool = True,
@@ -229,6 +242,10 @@ def tour_report(
         raise InputError("must be positive", field="--scale")
     if stride < 1:
         raise InputError("must be at least 1", field="--stride")
+    if gt_every < 0:
+        raise InputError("must be 0 (auto) or more", field="--gt-every")
+    if gt_supersample < 1:
+        raise InputError("must be at least 1", field="--gt-supersample")
     n = len(path.cameras)
     if n == 0:
         raise InputError("the camera path has no frames", file=path.source, field="camera_path")
@@ -252,7 +269,9 @@ def tour_report(
     todo = sorted({i for t in starts for i in (t, t + 1) if i < n})
     n_thumbs = min(16, n)
     thumb_ids = sorted({int(round(x)) for x in np.linspace(0, n - 1, n_thumbs)})
-    todo = sorted(set(todo) | set(thumb_ids))
+    gt_step = gt_every or max(1, -(-n // GT_MAX_FRAMES))
+    gt_ids = set(range(0, n, gt_step)) if gt_scene is not None else set()
+    todo = sorted(set(todo) | set(thumb_ids) | gt_ids)
 
     consistency = np.full(n, np.nan)
     floaters = np.full(n, np.nan)
@@ -280,8 +299,8 @@ def tour_report(
             if floater_fn is not None:
                 f = floater_fn(cams, i)
                 floaters[i] = np.nan if f is None else f
-            if gt_scene is not None:
-                gt, _ = render_views(gt_scene, cams[[i]])
+            if i in gt_ids:
+                gt, _ = render_views(gt_scene, cams[[i]], supersample=gt_supersample)
                 gt_psnr[i] = psnr(np.clip(rgb, 0, 1), gt[0])
             if prev is not None and prev[0] == i - 1 and (i - 1) in start_set and pinhole:
                 r0, d0, a0 = prev[1]
@@ -308,6 +327,8 @@ def tour_report(
         "stride": stride,
         "consistency_db": _stats(consistency),
         "gt_psnr_db": _stats(gt_psnr) if gt_scene is not None else None,
+        "gt_settings": ({"every": gt_step, "frames": len(gt_ids), "supersample": gt_supersample}
+                        if gt_scene is not None else None),
         "clearance": _stats(framing.clearance),
         "min_clearance": round(float(framing.clearance.min()), 4),
         "train_distance": _stats(framing.train_distance, higher_better=False),
@@ -421,5 +442,6 @@ def report(cfg: ReportConfig, *, run: LoadedRun | None = None, console: Console 
     run = run if run is not None else load_run(cfg.run, cfg.device)
     json_out, png_out = report_paths(cfg.camera_path, cfg.output)
     return tour_report(run, path, json_out, png_out, scale=cfg.scale, stride=cfg.stride, walking=cfg.walking,
-                       frames_dir=cfg.frames, ground_truth=cfg.ground_truth, chunk=cfg.chunk, progress=cfg.progress,
+                       frames_dir=cfg.frames, ground_truth=cfg.ground_truth, gt_every=cfg.gt_every,
+                       gt_supersample=cfg.gt_supersample, chunk=cfg.chunk, progress=cfg.progress,
                        console=console)

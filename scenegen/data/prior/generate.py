@@ -35,6 +35,8 @@ from scenegen.data.synth import SynthScene, cameras_from_c2w, free_space_mask, i
 
 ROUTE_SHARE = 0.35
 """Share of a generated home's views placed where tours walk (doorways, corridor, room corners)."""
+DEFAULT_ANTIALIAS = 2
+"""Rays per pixel along each axis of generated views (`generate --antialias`)."""
 VIEW_PLACEMENT = "routes-1"
 """Names the camera placement of :func:`room_cameras` (a demo folder's dataset is reused only when it matches)."""
 
@@ -272,13 +274,15 @@ def generate(
     test_views: int | None = None,
     generator: str = "scenegen generate",
     extra_metadata: dict | None = None,
+    antialias: int = DEFAULT_ANTIALIAS,
 ) -> dict:
     """A brief, a spec file or a model -> a posed dataset in ``output``; returns a summary (paths, counts,
     timings, unknown words, notes, and the built ``scene`` and ``floor_plan`` (None for a model)).
 
     ``storey`` (IFC models): a storey name or index (0 = lowest) for that storey alone; None: the whole building.
     ``test_views``: held-out views rendered in addition (default about one in eight, at least 2).
-    ``generator`` and ``extra_metadata`` go into ``transforms.json``'s metadata."""
+    ``generator`` and ``extra_metadata`` go into ``transforms.json``'s metadata. ``antialias``: k x k rays per
+    pixel of every view (1 = the pixel centre only)."""
     console = console or Console(stderr=True)
     sources = [x for x in (prompt, spec, mesh) if x is not None]
     if len(sources) > 1:
@@ -337,8 +341,8 @@ def generate(
         atomic_write_text(out / "model_report.json", json.dumps(report, indent=2))
     plan_picture(scene, cams, out / "plan.png", labels)
     synthesize_dataset(scene, out, cams, n_train=views, n_test=n_test, width=width, height=height,
-                             seed=seed, generator=generator,
-                             extra_metadata=extra_meta, progress=progress, console=console)
+                       seed=seed, generator=generator, extra_metadata=extra_meta, progress=progress,
+                       console=console, supersample=antialias)
     summary.update(views=views, test_views=n_test, seconds=round(time.time() - t0, 1), plan=str(out / "plan.png"),
                    transforms=str(out / "transforms.json"), scene=scene, floor_plan=plan)
     return summary

@@ -41,6 +41,7 @@ def synthesize_dataset(
     extra_metadata: dict | None = None,
     progress: bool = False,
     console=None,
+    supersample: int = 1,
 ) -> Path:
     """Render a nerfstudio-format dataset of ``scene`` seen by ``cameras`` (n_train + n_test) into ``out_dir``.
 
@@ -54,7 +55,8 @@ def synthesize_dataset(
     ``transform_matrix`` = 4x4 OpenGL c2w in metres, ``depth_file_path``), ``train_filenames`` /
     ``test_filenames`` (frame file paths) and ``metadata`` (generator, up axis, room aabb, units, depth
     definition). The test frames are every k-th camera of the common camera set ``cameras``. ``seed`` is recorded
-    in the metadata. Returns ``out_dir``.
+    in the metadata. ``supersample``: k x k rays per pixel, averaged (antialiased views, as a camera takes them;
+see :func:`render_views`; the lighting is shared within a pixel and surface), recorded in the metadata as ``antialias``. Returns ``out_dir``.
     """
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -67,9 +69,10 @@ def synthesize_dataset(
         with Progress(TextColumn("[bold]render views"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console) as bar:
             task = bar.add_task("render", total=n_total)
-            rgb, depth = render_views(scene, cams, on_chunk=lambda k, n: bar.update(task, completed=k))
+            rgb, depth = render_views(scene, cams, on_chunk=lambda k, n: bar.update(task, completed=k),
+                                      supersample=supersample, shared_lighting=True)
     else:
-        rgb, depth = render_views(scene, cams)
+        rgb, depth = render_views(scene, cams, supersample=supersample, shared_lighting=True)
     test_ids = set(np.linspace(0, n_total - 1, n_test).round().astype(int).tolist()) if n_test else set()
     while len(test_ids) < n_test:  # pragma: no cover - only for tiny n_total
         test_ids.add(next(i for i in range(n_total) if i not in test_ids))
@@ -104,6 +107,7 @@ def synthesize_dataset(
             "units": "metres",
             "depth": "z-depth along the camera's -Z axis, 16-bit PNG in millimetres, 0 = no depth",
             "seed": int(seed),
+            "antialias": int(supersample),
             **(extra_metadata or {}),
         },
     }
