@@ -44,7 +44,7 @@ class GenerateConfig:
     antialias: int = DEFAULT_ANTIALIAS
     """Rays per pixel along each axis, averaged: 2 = 4 rays a pixel, an antialiased view as a camera takes it
     (fine texture seen from afar does not alias into noise the field would have to learn); 1 = one ray through
-    the pixel centre, 4x faster to render."""
+    the pixel centre, about 2x faster to render."""
     up: Literal["auto", "+z", "-z", "+y", "-y", "+x", "-x"] = "auto"
     """Up axis of --mesh (auto: glTF is +Y up by its standard; others are guessed from the model's shape)."""
     units: Literal["auto", "m", "cm", "mm", "ft", "in"] = "auto"

@@ -48,7 +48,8 @@ GT_PSNR_BAD_DB = 22.0
 GT_SUPERSAMPLE = 2
 """Ground truth is shaded with k x k rays per measured pixel, averaged (antialiased, as a camera or a video's
 box-filtered frames show it). One ray per pixel aliases fine texture seen from afar (a painting, a rug) into
-noise no rendered frame can match: on the demo's tour that noise alone read 2-2.5 dB (BENCHMARKS.md)."""
+noise no rendered frame can match: on the demo's tour that noise alone cost 2.3 dB of the mean and 1.6 dB of
+the 10th percentile (BENCHMARKS.md)."""
 GT_MAX_FRAMES = 200
 """Ground truth is measured on at most about this many frames, evenly spaced (see ``gt_every``)."""
 FLOATERS_BAD = 0.1
