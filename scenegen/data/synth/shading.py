@@ -172,29 +172,19 @@ def _surface(scene: SynthScene, origins: np.ndarray, dirs: np.ndarray, shade: bo
     return out
 
 
-def _shade(scene: SynthScene, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Trace rays (R, 3)+(R, 3) (unit dirs). Returns linear RGB (R, 3) and hit distance t (R,) (inf = escaped)."""
-    hit = _surface(scene, origins, dirs)
-    t, idx = hit["t"], hit["idx"]
-    color = np.empty((len(t), 3))
-    miss = np.ones(len(t), bool)
-    miss[idx] = False
-    color[miss] = _sky(dirs[miss])
-    if len(idx):
-        color[idx] = hit["albedo"] * _irradiance(scene, hit["p"], hit["n"]) + hit["emission"]
-    return color, t
+def _shade(scene: SynthScene, origins: np.ndarray, dirs: np.ndarray,
+           center: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Trace rays (R, 3)+(R, 3) (unit dirs). Returns linear RGB (R, 3) and hit distance t (R,) (inf = escaped).
 
-
-def _shade_supersampled(scene: SynthScene, center: dict, origins: np.ndarray, dirs: np.ndarray) -> np.ndarray:
-    """Linear RGB (R, 3) of sub-pixel rays (R, 3)+(R, 3) whose pixels' centre rays hit as ``center`` (a
-    :func:`_surface` of the same R pixels). Albedo and geometry are the sub-pixel ray's own; where it meets the
-    same part as the pixel's centre ray, it takes that ray's lighting (irradiance changes little within a
-    pixel on one surface: soft shadows and ambient occlusion are smooth), and it is lit on its own where it
-    meets another part (an edge). This is what graphics hardware's multisample antialiasing does (shade once
-    per pixel and surface, resolve coverage and texture per sample); lighting is the shader's expensive part
-    (17 shadow and occlusion rays a hit), so 2x2 antialiased views cost about 2.2x one ray a pixel, not 4x.
-    It differs from exact supersampling where a sharp shadow edge crosses a pixel (37 dB PSNR between the two
-    on the demo's tour)."""
+    ``center``: the rays are sub-pixel rays and ``center`` is the :func:`_surface` (with its ``irradiance``) of
+    the same R pixels' centre rays. Albedo and geometry stay each ray's own; where a ray meets the same part as
+    its pixel's centre ray, it takes that ray's lighting (irradiance changes little within a pixel on one
+    surface: soft shadows and ambient occlusion are smooth), and it is lit on its own where it meets another
+    part (an edge). This is what graphics hardware's multisample antialiasing does (shade once per pixel and
+    surface, resolve coverage and texture per sample); lighting is the shader's expensive part (17 shadow and
+    occlusion rays a hit), so 2x2 antialiased views cost about 2.3x one ray a pixel, not 4x. It differs from
+    exact supersampling where a sharp shadow edge crosses a pixel (37 dB PSNR between the two on the demo's
+    tour)."""
     hit = _surface(scene, origins, dirs)
     t, idx = hit["t"], hit["idx"]
     color = np.empty((len(t), 3))
@@ -202,19 +192,21 @@ def _shade_supersampled(scene: SynthScene, center: dict, origins: np.ndarray, di
     miss[idx] = False
     color[miss] = _sky(dirs[miss])
     if len(idx) == 0:
-        return color
-    part0 = np.full(len(t), -1, dtype=np.int64)
-    part0[center["idx"]] = center["part"]
-    row0 = np.full(len(t), -1, dtype=np.int64)
-    row0[center["idx"]] = np.arange(len(center["idx"]))
-    same = part0[idx] == hit["part"]
+        return color, t
     irr = np.empty((len(idx), 3))
-    irr[same] = center["irradiance"][row0[idx[same]]]
-    own = np.nonzero(~same)[0]
+    own = np.arange(len(idx))
+    if center is not None and len(center["idx"]):
+        part0 = np.full(len(t), -1, dtype=np.int64)
+        part0[center["idx"]] = center["part"]
+        row0 = np.full(len(t), -1, dtype=np.int64)
+        row0[center["idx"]] = np.arange(len(center["idx"]))
+        same = part0[idx] == hit["part"]
+        irr[same] = center["irradiance"][row0[idx[same]]]
+        own = np.nonzero(~same)[0]
     if len(own):
         irr[own] = _irradiance(scene, hit["p"][own], hit["n"][own])
     color[idx] = hit["albedo"] * irr + hit["emission"]
-    return color
+    return color, t
 
 
 def _irradiance(scene: SynthScene, p: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -292,7 +284,7 @@ def render_views(
         on_chunk: optional callback ``(views done, views total)`` after each chunk (progress bars).
         supersample: rays per pixel along each axis (1 = pixel centres only).
         shared_lighting: with ``supersample`` > 1, a sub-pixel ray that meets the same part as its pixel's
-            centre ray takes that ray's lighting (:func:`_shade_supersampled`): 2x2 costs about 2.2x one ray
+            centre ray takes that ray's lighting (:func:`_shade`): 2x2 costs about 2.3x one ray
             a pixel instead of 4x, and differs from exact supersampling at sharp shadow edges (37 dB PSNR
             between the two on the demo's tour). For training views; references use exact supersampling.
     Returns:
@@ -339,7 +331,7 @@ def render_views(
                 for sx in sub:
                     so, sd = cams.generate_rays(cam_idx, u.repeat(len(ids)) + sx, v.repeat(len(ids)) + sy)
                     so, sd = so.double().numpy(), sd.double().numpy()
-                    color = _shade_supersampled(scene, center, so, sd) if center else _shade(scene, so, sd)[0]
+                    color = _shade(scene, so, sd, center)[0]
                     acc += _to_srgb(color)
             acc /= k * k
         z = np.where(np.isfinite(t), t * np.sum(d * forward, 1), 0.0)
