@@ -56,7 +56,8 @@ def synthesize_dataset(
     ``test_filenames`` (frame file paths) and ``metadata`` (generator, up axis, room aabb, units, depth
     definition). The test frames are every k-th camera of the common camera set ``cameras``. ``seed`` is recorded
     in the metadata. ``supersample``: k x k rays per pixel, averaged (antialiased views, as a camera takes them;
-see :func:`render_views`; the lighting is shared within a pixel and surface), recorded in the metadata as ``antialias``. Returns ``out_dir``.
+    see :func:`render_views`; the lighting is shared within a pixel and surface), recorded in the metadata as
+    ``antialias``. Returns ``out_dir``.
     """
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
