@@ -428,3 +428,22 @@ def test_crop_and_render_time_parsed():
     assert p.crop.background == pytest.approx((1.0, 0.0, 0.2))
     assert p.times.tolist() == [0.0, 0.5, 1.0]
     assert camera_path_from_dict(_small_path(crop=None)).crop is None
+
+
+def test_room_order_from_a_given_start_and_long_lists():
+    """The room order: the open walk of least cost, from a given first room when asked; more than 8 rooms are
+    ordered by a nearest-next walk improved by 2-opt, which must find the straight walk along a corridor."""
+    from scenegen.paths.planner_route import order_rooms
+
+    x = np.array([0.0, 3.0, 1.0, 2.0])  # rooms along a line, listed out of order
+    cost = np.abs(x[:, None] - x[None])
+    assert order_rooms(cost) in ([0, 2, 3, 1], [1, 3, 2, 0])
+    assert order_rooms(cost, first=2) == [2, 0, 3, 1]  # the best walk that opens in room 2 doubles back once
+    rng = np.random.default_rng(0)
+    x = rng.permutation(12).astype(float)  # 12 rooms off one corridor
+    cost = np.abs(x[:, None] - x[None])
+    seq = order_rooms(cost, first=int(np.argmin(x)))
+    assert list(x[seq]) == sorted(x)
+    seq = order_rooms(cost, first=int(np.argsort(x)[3]))  # from the 4th: down to the end, then all the way up
+    c = sum(cost[seq[i], seq[i + 1]] for i in range(11))
+    assert c == pytest.approx(3 + 11), (list(x[seq]), c)

@@ -387,3 +387,32 @@ def test_free_space_is_told_by_faces_not_parity(built):
     centres = np.array([p.bounds.mean(0) for p in thick])
     assert not free_near_surfaces(scene, centres, 0.0).any(), [p.name for p, f in
                                                                zip(thick, free_near_surfaces(scene, centres, 0.0)) if f]
+
+
+def _views_per_room(brief: str, n: int) -> dict[str, int]:
+    from scenegen.data.prior.generate import room_cameras
+
+    scene, plan = build_scene(parse_brief(brief))
+    eye = room_cameras(scene, n, 32, 24, seed=0, plan=plan).c2w.numpy()[:, :3, 3]
+    xy = eye[:, :2]
+    return {r.name: int(np.all((xy > r.lo[:2]) & (xy < r.hi[:2]), axis=1).sum()) for r in plan.rooms
+            if not r.name.startswith("hallway")}
+
+
+def test_demo_views_and_training_scale_with_the_home():
+    """`scenegen demo --prompt BRIEF` sizes its training views and minutes from the home: the default apartment
+    keeps its 160 views and 4.5 minutes; a four-bedroom home with a study gets more of both, enough that each of
+    its rooms is seen by at least as many views as the default apartment's least-seen room (the study at the
+    end of its corridor was the one the tour started in, in floaters, with the default's fixed views)."""
+    from scenegen.pipelines.demo import DEMO_MINUTES, DEMO_VIEWS, demo_budget
+
+    assert demo_budget(parse_brief(DEFAULT_BRIEF))[:2] == (DEMO_VIEWS, DEMO_MINUTES)
+    assert demo_budget(parse_brief("studio apartment"))[:2] == (DEMO_VIEWS, DEMO_MINUTES)
+    big = "four-bedroom apartment with two bathrooms and a study"
+    views, minutes, why = demo_budget(parse_brief(big))
+    assert views > DEMO_VIEWS and DEMO_MINUTES < minutes <= 2 * DEMO_MINUTES and f"{views} training views" in why
+    assert demo_budget(parse_brief(big), views=80, minutes=2.0)[:2] == (80, 2.0)  # the user's flags win
+    floor = min(_views_per_room(DEFAULT_BRIEF, DEMO_VIEWS).values())
+    fixed, scaled = _views_per_room(big, DEMO_VIEWS), _views_per_room(big, views)
+    assert min(fixed.values()) < floor, fixed  # what the default's fixed number of views did to this home
+    assert min(scaled.values()) >= floor, (scaled, floor)

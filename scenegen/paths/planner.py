@@ -39,7 +39,7 @@ from scenegen.core.errors import InputError
 from scenegen.paths.floor import FloorMap, floor_map, from_map, grid_zup, to_map
 from scenegen.paths.model import Keyframe, PathSpec
 from scenegen.paths.planner_motion import Hold, Pan, Turn, Walk, timeline, walk_yaw
-from scenegen.paths.planner_rooms import RoomMap, segment_rooms
+from scenegen.paths.planner_rooms import RoomMap, segment_rooms, wide_half_width
 from scenegen.paths.planner_route import (
     Router,
     door_waypoints,
@@ -51,11 +51,15 @@ from scenegen.paths.planner_route import (
     smooth_route,
     turn_path,
     vantage_point,
+    walk_cost,
 )
 from scenegen.paths.style import DOOR_CLEARANCE, TOUR, WalkStyle
 from scenegen.paths.track import limit_rate
 
 __all__ = ["NotWalkable", "TourPlan", "auto_walkthrough", "plan_tour"]
+
+START_DETOUR = 0.1
+"""How much longer (a share of the shortest walk through the rooms) the tour may walk to open in the largest room."""
 
 
 class NotWalkable(InputError):
@@ -213,6 +217,25 @@ def _open_dirs(free, xy, voxel, hfov) -> np.ndarray:
     return near_fraction(dep, hfov, 1.0) <= 0.3
 
 
+def _blend_clear_of_walls(free, xy, yaw, voxel, hfov, blend: float, room_len: float) -> float:
+    """The distance over which a walk into a room turns from its heading to the vantage point's view:
+    ``blend``, or longer when the walk would face a wall up close within the room (a vantage point beside a
+    wall, reached by a curve, is walked towards that wall), so that the turn begins before it; at most
+    ``room_len``, the walk's length from its last doorway."""
+    seg = np.linalg.norm(np.diff(xy, axis=0), axis=1) * voxel
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    left = s[-1] - s
+    check = np.nonzero((left <= room_len) & (left > blend))[0]
+    if len(check) == 0:
+        return blend
+    dep = ray_depths(free, xy[check] + 0.5, n_dir=180) * voxel
+    j = np.round(np.mod(yaw[check], 2 * math.pi) / (2 * math.pi / 180)).astype(int) % 180
+    closed = np.array([near_fraction(row, hfov, 1.0)[jj] > 0.5 for row, jj in zip(dep, j)])
+    if not closed.any():
+        return blend
+    return float(min(room_len, left[check[np.argmax(closed)]] + 0.3))
+
+
 def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: float | None = None,
               aspect: float = 16 / 9, room_split: float | None = None, min_room_area: float = 1.5,
               door_clearance: float = DOOR_CLEARANCE, room_seconds_per_m2: float = 0.6) -> TourPlan:
@@ -298,7 +321,18 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         visit = [k for k in labels if k in reach and not rm.corridor.get(k)] or [k for k in labels if k in reach]
         skipped = [k for k in labels if k not in reach and not rm.corridor.get(k)]
         cost = np.array([[router.cost(anchor[a], anchor[b]) if a != b else 0.0 for b in visit] for a in visit])
-        order = [visit[i] for i in order_rooms(cost)]
+        # the tour opens in the largest room (the living room of a home, where a visitor is shown first and
+        # the capture or the generated views cover best) when that walks at most START_DETOUR further than the
+        # shortest walk; else the shortest walk, from its end nearer the largest room
+        seq = order_rooms(cost)
+        if len(seq) > 2:
+            first = max(range(len(visit)), key=lambda i: rm.area[visit[i]])
+            alt = order_rooms(cost, first)
+            if walk_cost(cost, alt) <= (1.0 + START_DETOUR) * walk_cost(cost, seq) + 1e-9:
+                seq = alt
+            elif seq.index(first) > (len(seq) - 1) / 2:
+                seq = seq[::-1]
+        order = [visit[i] for i in seq]
     if not order:
         raise NotWalkable("no room of the scene has safe space to stand in", field="clearance")
 
@@ -342,6 +376,9 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
             last = int(np.nonzero(r[1])[0][-1])
             blend = 0.8 * float(np.linalg.norm(np.diff(r[0][last:], axis=0), axis=1).sum()) * v
             if len(xy) >= 2 and float(np.linalg.norm(xy[-1] - xy[0])) * v > 0.05:
+                room_len = blend / 0.8 + 0.7  # the walk's length from the last doorway (its waypoint is 0.7 m in)
+                blend = _blend_clear_of_walls(fm.free, xy, walk_yaw(xy, v, style.look_ahead, end_yaw=diag,
+                                                                    end_blend=blend), v, hfov, blend, room_len)
                 wy = walk_yaw(xy, v, style.look_ahead, end_yaw=diag, end_blend=blend)
                 turn = turn_path(yaw, float(wy[0]), _open_dirs(fm.free, xy[0], v, hfov)) - yaw
                 moves.extend([Turn(xy=xy[0], delta=turn), Walk(xy=xy, end_yaw=diag, end_blend=blend)])
@@ -383,7 +420,7 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         # a corridor-like strip of it)
         stand0 = safe & walked["mask"] & (fm.distance >= used.get(k, 0.0))
         stand = stand0 & ~doorways
-        wide = _wide_part(mask, v)
+        wide = _wide_part(mask, v, wide_half_width(fm.distance, mask))
         view = wide if (wide & stand).any() else mask
         if not (view & stand).any():  # a small room: its doorway's surroundings are all there is
             stand = stand0

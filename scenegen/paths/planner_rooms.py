@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Door", "RoomMap", "find_doors", "segment_rooms"]
+__all__ = ["Door", "RoomMap", "find_doors", "segment_rooms", "wide_half_width"]
 
 _EIGHT = np.ones((3, 3), bool)
 
@@ -140,18 +140,29 @@ def _segment_free(free: np.ndarray, distance: np.ndarray, voxel: float, room_spl
     return _renumber(lab)
 
 
-def _split_corridors(lab: np.ndarray, voxel: float, half_width: float = 0.8, min_area: float = 2.0) -> np.ndarray:
+def wide_half_width(distance: np.ndarray, region: np.ndarray, least: float = 0.8) -> float:
+    """Radius of the disk whose reach is a region's wide part: 0.6 x the region's largest clearance, within
+    [``least``, 1.2] world units. A disk that fits through a large room's wide opening (1.5 m onto a corridor)
+    would count the corridor outside it as the room's."""
+    return float(np.clip(0.6 * float(distance[region].max(initial=0.0)), least, max(least, 1.2)))
+
+
+def _split_corridors(lab: np.ndarray, distance: np.ndarray, voxel: float, half_width: float = 0.8,
+                     min_area: float = 2.0) -> np.ndarray:
     """A corridor opening widely onto a room is one basin of the clearance map with it: split it off. The
-    room's wide part is what a disk of ``half_width`` reaches inside it (morphological opening); a narrow rest
-    of at least ``min_area`` that is long (more than three times as long as wide) becomes a room of its own."""
-    r = max(1, int(round(half_width / voxel)))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    disk = xx * xx + yy * yy <= r * r
+    room's wide part is what a disk reaches inside it (morphological opening); a narrow rest of at least
+    ``min_area`` that is long (more than three times as long as wide) becomes a room of its own. The disk's
+    radius grows with the room (:func:`wide_half_width`, at least ``half_width``): a disk small enough to fit
+    through a large room's wide opening counted the corridor outside it as the room's, and the tour showed the
+    room from the corridor without entering it."""
     out = lab.copy()
     nid = int(lab.max())
     for k in [int(q) for q in np.unique(lab) if q > 0]:
         reg = lab == k
-        wide = ndimage.binary_opening(np.pad(reg, r + 1), structure=disk)[r + 1 : -r - 1, r + 1 : -r - 1]
+        r = max(1, int(round(wide_half_width(distance, reg, half_width) / voxel)))
+        yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+        wide = ndimage.binary_opening(np.pad(reg, r + 1), structure=xx * xx + yy * yy <= r * r)[r + 1 : -r - 1,
+                                                                                                 r + 1 : -r - 1]
         if not wide.any():
             continue
         rest, n = ndimage.label(reg & ~wide, structure=_EIGHT)
@@ -207,7 +218,7 @@ def segment_rooms(free: np.ndarray, distance: np.ndarray, voxel: float, hints=No
                     seeds[part] = k
             lab = _grow_labels(seeds, free)
     if lab is None:
-        lab = _split_corridors(_segment_free(free, distance, voxel, room_split, min_room_area), voxel)
+        lab = _split_corridors(_segment_free(free, distance, voxel, room_split, min_room_area), distance, voxel)
         names, kinds = {}, {}
     labels = [int(k) for k in np.unique(lab) if k > 0]
     area = {k: float((lab == k).sum()) * voxel * voxel for k in labels}

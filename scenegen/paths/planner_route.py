@@ -15,7 +15,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 __all__ = ["Router", "door_waypoints", "order_rooms", "pan_range", "ray_depths", "safe_cells", "smooth_route",
-           "turn_path", "vantage_point"]
+           "turn_path", "vantage_point", "walk_cost"]
 
 
 def safe_cells(free, distance, labels, doors, voxel, clearance: float, door_clearance: float,
@@ -106,29 +106,46 @@ class Router:
         return self.cells[np.asarray(out[::-1])]
 
 
-def order_rooms(cost: np.ndarray) -> list[int]:
-    """Visiting order (indices) of R places from their (R, R) route costs: the open path of least total cost
-    (every order for R <= 8, else the best greedy nearest-next walk over every start)."""
+def walk_cost(cost: np.ndarray, seq) -> float:
+    """Total route cost of visiting places in the order ``seq`` ((R, R) ``cost``)."""
+    return float(sum(cost[seq[i], seq[i + 1]] for i in range(len(seq) - 1)))
+
+
+def order_rooms(cost: np.ndarray, first: int | None = None) -> list[int]:
+    """Visiting order (indices) of R places from their (R, R) route costs: the open path of least total cost,
+    starting at ``first`` when given (every order for R <= 8, else the nearest-next walk improved by reversing
+    stretches of it, 2-opt; without ``first``, from every start)."""
     n = len(cost)
     if n <= 1:
         return list(range(n))
+
     best, best_c = None, np.inf
     if n <= 8:
         for perm in itertools.permutations(range(n)):
-            if perm[0] > perm[-1]:
+            if first is None and perm[0] > perm[-1]:
                 continue  # the reverse walk costs the same
-            c = sum(cost[perm[i], perm[i + 1]] for i in range(n - 1))
+            if first is not None and perm[0] != first:
+                continue
+            c = walk_cost(cost, perm)
             if c < best_c:
                 best, best_c = list(perm), c
         return best if best is not None else list(range(n))
-    for s in range(n):
-        cur, seq, left, c = s, [s], set(range(n)) - {s}, 0.0
+    for s in (range(n) if first is None else [first]):
+        cur, seq, left = s, [s], set(range(n)) - {s}
         while left:
             nxt = min(left, key=lambda q: cost[cur, q])
-            c += cost[cur, nxt]
             seq.append(nxt)
             left.discard(nxt)
             cur = nxt
+        c, improved = walk_cost(cost, seq), True
+        while improved:  # 2-opt: reverse a stretch (never the start) while that shortens the walk
+            improved = False
+            for i in range(1, n - 1):
+                for j in range(i + 1, n):
+                    cand = seq[:i] + seq[i : j + 1][::-1] + seq[j + 1 :]
+                    cc = walk_cost(cost, cand)
+                    if cc < c - 1e-9:
+                        seq, c, improved = cand, cc, True
         if c < best_c:
             best, best_c = seq, c
     return best
