@@ -228,7 +228,7 @@ def _blend_clear_of_walls(free, xy, yaw, voxel, hfov, blend: float, room_len: fl
     check = np.nonzero((left <= room_len) & (left > blend))[0]
     if len(check) == 0:
         return blend
-    dep = ray_depths(free, xy[check] + 0.5, n_dir=180) * voxel
+    dep = ray_depths(free, xy[check], n_dir=180) * voxel
     j = np.round(np.mod(yaw[check], 2 * math.pi) / (2 * math.pi / 180)).astype(int) % 180
     closed = np.array([near_fraction(row, hfov, 1.0)[jj] > 0.5 for row, jj in zip(dep, j)])
     if not closed.any():
