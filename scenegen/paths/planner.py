@@ -39,7 +39,7 @@ from scenegen.core.errors import InputError
 from scenegen.paths.floor import FloorMap, floor_map, from_map, grid_zup, to_map
 from scenegen.paths.model import Keyframe, PathSpec
 from scenegen.paths.planner_motion import Hold, Pan, Turn, Walk, timeline, walk_yaw
-from scenegen.paths.planner_rooms import RoomMap, segment_rooms, wide_half_width
+from scenegen.paths.planner_rooms import RoomMap, segment_rooms, wide_half_width, wide_part
 from scenegen.paths.planner_route import (
     Router,
     door_waypoints,
@@ -187,14 +187,6 @@ def _route(router: Router, rm: RoomMap, safe, voxel, a, b) -> tuple[np.ndarray, 
     pts.append(leg[1:] + 0.5)
     pins.append(np.zeros(len(leg) - 1, bool))
     return np.concatenate(pts), np.concatenate(pins)
-
-
-def _wide_part(mask: np.ndarray, voxel: float, half_width: float = 0.8) -> np.ndarray:
-    """Cells of ``mask`` a disk of ``half_width`` reaches inside it (a morphological opening)."""
-    r = max(1, int(round(half_width / voxel)))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    return ndimage.binary_opening(np.pad(mask, r + 1), structure=xx * xx + yy * yy <= r * r)[r + 1 : -r - 1,
-                                                                                             r + 1 : -r - 1]
 
 
 def _visible(mask: np.ndarray, xy, n_dir: int = 360) -> np.ndarray:
@@ -420,7 +412,7 @@ def plan_tour(volume, style: WalkStyle = TOUR, *, hints=None, rooms=None, fov: f
         # a corridor-like strip of it)
         stand0 = safe & walked["mask"] & (fm.distance >= used.get(k, 0.0))
         stand = stand0 & ~doorways
-        wide = _wide_part(mask, v, wide_half_width(fm.distance, mask))
+        wide = wide_part(mask, v, wide_half_width(fm.distance, mask))
         view = wide if (wide & stand).any() else mask
         if not (view & stand).any():  # a small room: its doorway's surroundings are all there is
             stand = stand0

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Door", "RoomMap", "find_doors", "segment_rooms", "wide_half_width"]
+__all__ = ["Door", "RoomMap", "find_doors", "segment_rooms", "wide_half_width", "wide_part"]
 
 _EIGHT = np.ones((3, 3), bool)
 
@@ -140,6 +140,14 @@ def _segment_free(free: np.ndarray, distance: np.ndarray, voxel: float, room_spl
     return _renumber(lab)
 
 
+def wide_part(mask: np.ndarray, voxel: float, half_width: float = 0.8) -> np.ndarray:
+    """Cells of ``mask`` a disk of ``half_width`` reaches inside it (a morphological opening)."""
+    r = max(1, int(round(half_width / voxel)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    return ndimage.binary_opening(np.pad(mask, r + 1), structure=xx * xx + yy * yy <= r * r)[r + 1 : -r - 1,
+                                                                                             r + 1 : -r - 1]
+
+
 def wide_half_width(distance: np.ndarray, region: np.ndarray, least: float = 0.8) -> float:
     """Radius of the disk whose reach is a region's wide part: 0.6 x the region's largest clearance, within
     [``least``, 1.2] world units. A disk that fits through a large room's wide opening (1.5 m onto a corridor)
@@ -159,10 +167,7 @@ def _split_corridors(lab: np.ndarray, distance: np.ndarray, voxel: float, half_w
     nid = int(lab.max())
     for k in [int(q) for q in np.unique(lab) if q > 0]:
         reg = lab == k
-        r = max(1, int(round(wide_half_width(distance, reg, half_width) / voxel)))
-        yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-        wide = ndimage.binary_opening(np.pad(reg, r + 1), structure=xx * xx + yy * yy <= r * r)[r + 1 : -r - 1,
-                                                                                                 r + 1 : -r - 1]
+        wide = wide_part(reg, voxel, wide_half_width(distance, reg, half_width))
         if not wide.any():
             continue
         rest, n = ndimage.label(reg & ~wide, structure=_EIGHT)
