@@ -77,8 +77,15 @@ def test_sparse_capture_advice_names_the_missing_side():
     # 12 photos all around: wide baselines (30 deg)
     cov = assess(_ring(12), (0, 0, 1))
     assert cov.median_neighbour_deg > 25 and "between neighbouring views" in cov.advice()
+    assert cov.thin_views
     # 120 photos all around: dense enough, no advice
     assert assess(_ring(120), (0, 0, 1)).advice() is None
+    # 200 photos 1.3 deg apart with a side missing (bonsai): advice on the side, but the views are not thin, so
+    # training keeps its usual schedule (no coarse-to-fine levels)
+    cov = assess(_ring(200, span_deg=260.0), (0, 0, 1))
+    line = cov.advice()
+    assert cov.sparse and not cov.thin_views and line.startswith("incomplete capture: no views from the")
+    assert "200 photos" not in line and "take about" not in line
     # points that only one or two views frame are counted
     c2w = _ring(60, radius=3.0)
     rng = np.random.default_rng(0)
@@ -280,3 +287,45 @@ def test_bounded_scenes_and_generated_priors_keep_their_training_unchanged():
     assert choose_downscale(int(ds.cameras.width.max()), int(ds.cameras.height.max()), len(ds), "cpu", 3.5, None).downscale == 1
     ds.bounded = False
     assert resolve_auto(TrainConfig(data=root), ds).distortion_loss == pytest.approx(0.01)
+
+
+def test_orbit_of_a_capture_with_a_missing_side_sweeps_the_arc_the_photos_saw(tmp_path):
+    """Photos over 250 degrees around a subject: `path orbit` sweeps once over those 250 degrees (every camera
+    inside the photographed arc) instead of circling through the unseen side; --arc full keeps the circle."""
+    from scenegen.data.run_scene import RunScene
+    from scenegen.data.dataset import SceneTransform
+    from scenegen.paths import cameras_from_spec
+    from scenegen.pipelines.paths import captured_arc
+    from scenegen.paths.track import plane_basis
+    from scenegen.pipelines.paths import orbit_tour
+
+    target = np.array([1.0, 2.0, 0.3])
+    c2w = _ring(90, span_deg=250.0, target=tuple(target))
+    scene = RunScene(data=str(tmp_path / "no-such-dataset"), transform=SceneTransform(center=[0.0, 0.0, 0.0], scale=1.0, bounded=False),
+                     train_c2w=c2w, kind="colmap", background="white", downscale=1, num_images=90,
+                     splits={"train": 90}, scene_kind="unbounded", dataset_up=np.array([0.0, 0.0, 1.0]))
+    start, span = captured_arc(scene, target, (0, 0, 1))
+    assert 245 < span < 251
+    full = captured_arc(RunScene(**{**scene.__dict__, "train_c2w": _ring(90, target=tuple(target))}), target, (0, 0, 1))
+    assert full is None
+    e1, e2 = plane_basis(np.array([0.0, 0.0, 1.0]))
+    rel = c2w[:, :3, 3] - target
+    seen = np.degrees(np.arctan2(rel @ e2, rel @ e1))
+
+    def in_arc(a):  # counter-clockwise from start over span, with a degree of slack
+        return ((a - start) % 360.0) <= span + 1.0
+
+    assert all(in_arc(a) for a in seen)
+    run = tmp_path / "run"
+    run.mkdir()
+    scene.write(run)
+    for direction in ("ccw", "cw"):
+        spec = orbit_tour(run, seconds=4.0, fps=10, width=64, height=48, center=target, direction=direction)
+        cams = cameras_from_spec(spec)
+        pos = cams.cameras.c2w[:, :3, 3].numpy() - target
+        ang = np.degrees(np.arctan2(pos @ e2, pos @ e1))
+        assert not spec.loop and all(in_arc(a) for a in ang)
+        along = (ang - start) % 360.0
+        assert along.max() - along.min() > 0.95 * span  # the sweep reaches both ends of the arc
+    spec = orbit_tour(run, seconds=4.0, fps=10, width=64, height=48, center=target, arc="full")
+    assert spec.loop

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from scenegen.field.encoding import HashEncoding, HashGridConfig
-from scenegen.field.field import FieldConfig, RadianceField, sh_encode
+from scenegen.field.field import FieldConfig, RadianceField, bucket_rows, run_mlp, sh_encode
 from scenegen.kernels import contract, cpu_kernels_available
 from scenegen.kernels import hash_encode as hash_encode_any
 from scenegen.kernels._backend import EXTENSION_NAME
@@ -93,6 +93,53 @@ def test_field_outputs_and_gradients():
     assert f.encoding.table.grad.abs().sum() > 0
 
 
+def test_mlp_row_buckets_are_few_and_tight():
+    sizes = {bucket_rows(n) for n in range(9000, 18000)}
+    assert len(sizes) <= 10  # a step's sample count wanders over this range: a handful of matrix shapes
+    for n in [1, 63, 64, 65, 129, 1000, 12001, 16385, 10**6 + 3]:
+        b = bucket_rows(n)
+        assert n <= b and (b <= 1.125 * n or b == 64)
+        assert bucket_rows(b) == b
+
+
+def test_bucketed_bfloat16_mlp_equals_the_unpadded_one_rows_and_gradients():
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(38, 64, bias=False), torch.nn.ReLU(), torch.nn.Linear(64, 16, bias=False))
+    x = torch.randn(1001, 38, requires_grad=True)
+    outs, grads = [], []
+    for bucket in (False, True):
+        x.grad = None
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = run_mlp(mlp, x, bucket)
+        assert y.shape == (1001, 16)
+        (y.float() ** 2).sum().backward()
+        outs.append(y.float().detach())
+        grads.append(x.grad.clone())
+    assert torch.allclose(outs[0], outs[1], rtol=2e-2, atol=2e-2)
+    assert torch.allclose(grads[0], grads[1], rtol=5e-2, atol=5e-2)
+
+
+def test_nearest_code_interpolates_the_codes_of_the_photos_taken_beside_a_view():
+    import numpy as np
+
+    from scenegen.field.appearance import nearest_code
+
+    def pose(x):  # cameras on a line, all looking down -z
+        m = np.eye(4)
+        m[0, 3] = x
+        return m
+
+    train_frames = [0, 2, 4, 6]  # dataset frames 1, 3, 5 held out (their rows stay zero)
+    train_c2w = np.stack([pose(x) for x in (0.0, 1.0, 2.0, 3.0)])
+    table = torch.zeros(7, 2)
+    table[0], table[2], table[4], table[6] = torch.tensor([[0.0, 1], [1.0, 1], [2.0, 1], [3.0, 1]])
+    assert torch.allclose(nearest_code(table, train_frames, train_c2w, pose(2.0)), torch.tensor([2.0, 1]))
+    halfway = nearest_code(table, train_frames, train_c2w, pose(1.5))
+    assert torch.allclose(halfway, torch.tensor([1.5, 1]), atol=1e-5)
+    near_one = nearest_code(table, train_frames, train_c2w, pose(1.2))  # mostly photo 2's look, no far photo's
+    assert 1.0 < float(near_one[0]) < 1.5
+
+
 def test_novel_views_use_the_mean_of_the_trained_appearance_codes():
     cfg = FieldConfig(grid=HashGridConfig(log2_hashmap_size=12, levels=4), appearance_dim=4)
     f = RadianceField(cfg, bounded=False, num_images=5)
@@ -100,6 +147,8 @@ def test_novel_views_use_the_mean_of_the_trained_appearance_codes():
         f.appearance.weight[:3] = torch.tensor([[1.0, 0, 0, 2], [2.0, 0, 0, 2], [3.0, 0, 0, 2]])
     code = f.appearance_codes(None, 2, "cpu")
     assert torch.allclose(code, torch.tensor([[2.0, 0, 0, 2]] * 2))
+    given = torch.tensor([5.0, 6, 7, 8])  # an explicit look for a novel view (e.g. the nearest photos')
+    assert torch.equal(f.appearance_codes(None, 3, "cpu", given), given.expand(3, -1))
     assert torch.equal(f.appearance_codes(torch.tensor([1]), 1, "cpu"), f.appearance.weight[1:2])
 
 

@@ -225,3 +225,29 @@ def test_auto_options_resolve_on_the_config():
     assert cfg.resolved_target_samples("cpu") == 1 << 14 and cfg.resolved_target_samples("cuda") == 1 << 18
     cfg.target_samples = 1000
     assert cfg.resolved_target_samples("cuda") == 1000
+
+
+def test_held_out_photos_take_the_look_of_the_nearest_training_photos(room, tmp_path):
+    """A capture whose exposure drifts with the camera's position (auto exposure): trained with per-photo
+    appearance codes, its held-out photos are reproduced far better with the look of the training photos taken
+    beside them ('nearest', the default) than with the training photos' mean look (what tours render)."""
+    from PIL import Image
+
+    data = _copy_room(room, tmp_path / "data")
+    ds = load_dataset(data)
+    x = ds.cameras.c2w[:, 0, 3].numpy()
+    gain = 0.45 + 0.9 * (x - x.min()) / max(float(np.ptp(x)), 1e-9)  # darkest at one end, brightest at the other
+    for i, path in enumerate(ds.image_paths):
+        img = np.asarray(Image.open(path)).astype(np.float32)
+        img[..., :3] = np.clip(img[..., :3] * gain[i], 0, 255)
+        Image.fromarray(img.round().astype(np.uint8)).save(path)
+    cfg = small_config(data, tmp_path / "run", 400)
+    cfg.field.appearance_dim = 8
+    t = Trainer(cfg)
+    t.setup()
+    t.train()
+    run = load_run(tmp_path / "run", "cpu")
+    near = evaluate(run, load_dataset(data), output=tmp_path / "near", save_images=0, progress=False)
+    mean = evaluate(run, load_dataset(data), output=tmp_path / "mean", save_images=0, progress=False, appearance="mean")
+    assert near["appearance"] == "nearest" and mean["appearance"] == "mean"
+    assert near["psnr"] > mean["psnr"] + 1.0, (near["psnr"], mean["psnr"])  # 19.3 against 17.6 dB here

@@ -159,6 +159,9 @@ class PathOrbit:
     """Counter-clockwise or clockwise, seen from above."""
     seconds: float = 10.0
     """Duration of the whole orbit."""
+    arc: Literal["auto", "full"] = "auto"
+    """With --run: auto = when the photos leave a side unseen (a gap over 60 degrees), one sweep over the arc
+    they saw instead of a circle through the unseen side (said when it happens); full = the whole circle."""
     run: Optional[Path] = None
     """Trained run: its up axis and, by default, the capture's centre, radius and height."""
     up: Optional[tuple[float, float, float]] = None
@@ -496,7 +499,10 @@ def path_orbit(cfg: PathOrbit, console=None) -> Path:
     up = _up(cfg.up, cfg.run)
     if cfg.run is not None:
         spec = orbit_tour(cfg.run, seconds=cfg.seconds, fov=cfg.settings.fov, center=cfg.center, radius=cfg.radius,
-                          height_above=cfg.height, up=up, turns=cfg.turns, direction=cfg.direction)
+                          height_above=cfg.height, up=up, turns=cfg.turns, direction=cfg.direction, arc=cfg.arc)
+        if cfg.arc == "auto" and abs(cfg.turns - 1.0) < 1e-9 and not spec.loop and console is not None:
+            console.print("the photos leave a side of the subject unseen: the orbit sweeps once over the arc they "
+                          "saw (--arc full for the whole circle)", highlight=False)
     else:
         center = np.asarray(cfg.center, dtype=np.float64) if cfg.center is not None else np.zeros(3)
         spec = orbit(center, 4.0 if cfg.radius is None else cfg.radius, 1.5 if cfg.height is None else cfg.height,

@@ -146,8 +146,10 @@ def orbit(
     fps: float = 30.0,
     width: int = 1920,
     height_px: int = 1080,
+    arc_deg: Optional[float] = None,
 ) -> PathSpec:
-    """Circle ``turns`` times around ``center`` at ``radius``, ``height`` above it (along ``up``), looking at it.
+    """Circle ``turns`` times around ``center`` at ``radius``, ``height`` above it (along ``up``), looking at it;
+    with ``arc_deg`` (0-360), one open sweep over that many degrees from ``start_angle_deg`` instead.
 
     Args:
         center: (3,) world point the camera looks at.
@@ -172,7 +174,11 @@ def orbit(
         raise InputError(f"must be 'ccw' or 'cw', got {direction!r}", field="direction")
     e1, e2 = plane_basis(u)
     sign = 1.0 if direction == "ccw" else -1.0
-    closed = abs(turns - 1.0) < 1e-9
+    if arc_deg is not None:
+        if not 0 < arc_deg <= 360:
+            raise InputError(f"must be in (0, 360], got {arc_deg}", field="arc_deg")
+        turns = arc_deg / 360.0
+    closed = arc_deg is None and abs(turns - 1.0) < 1e-9
     n = max(3, int(math.ceil(keyframes_per_turn * turns)))
     a0 = math.radians(start_angle_deg)
     if closed:

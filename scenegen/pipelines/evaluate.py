@@ -34,6 +34,10 @@ class EvalConfig:
     full_resolution: bool = False
     """Render and compare at the photos' full size, not at the run's training resolution (its --downscale,
     chosen from the budget when it was trained; full size takes far longer on a CPU)."""
+    appearance: Literal["nearest", "mean"] = "nearest"
+    """Runs with per-photo appearance codes (real captures): render each held-out photo with the look (exposure,
+    white balance) of the two training photos taken nearest to it ('nearest'), or with the training photos' mean
+    look, as tours render ('mean'). Nothing of the held-out photo itself is used either way."""
     progress: bool = True
 
     def validate(self) -> "EvalConfig":
@@ -65,6 +69,8 @@ class EvalResult:
     """The folder holding eval.json and the side-by-side pictures."""
     depth_mae: Optional[float] = None
     """Mean absolute z-depth error (world units) where the dataset has depth maps."""
+    appearance: str = "none"
+    """The look held-out photos were rendered with: nearest, mean, or none (the run has no appearance codes)."""
     images: list[dict] = field(default_factory=list)
     """Per image: frame, image, psnr, ssim (and depth_mae)."""
 
@@ -84,7 +90,7 @@ def evaluate(cfg: EvalConfig, *, run: LoadedRun | None = None, dataset: SceneDat
     dataset = dataset if dataset is not None else run_dataset(run, cfg.data, cfg.full_resolution)
     output = cfg.resolved_output()
     r = measure.evaluate(run, dataset, split=cfg.split, output=output, every=cfg.every, save_images=cfg.save_images,
-                         progress=cfg.progress)
+                         progress=cfg.progress, appearance=cfg.appearance)
     return EvalResult(run=Path(r["run"]), step=int(r["step"]), split=r["split"], num_images=int(r["num_images"]),
                       psnr=r["psnr"], ssim=r["ssim"], seconds_per_image=r["seconds_per_image"], output=output,
-                      depth_mae=r.get("depth_mae"), images=r["images"])
+                      depth_mae=r.get("depth_mae"), images=r["images"], appearance=r["appearance"])

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from scenegen.core.errors import InputError
-from scenegen.data.capture.coverage import dataset_points, look_target, orbit_frame
+from scenegen.data.capture.coverage import GAP_DEG, dataset_points, look_target, orbit_frame
 from scenegen.data.run_scene import RunScene
 from scenegen.paths import (
     CameraPath,
@@ -31,6 +31,7 @@ from scenegen.paths import (
 )
 from scenegen.paths.framing import check_framing, framing_warnings
 from scenegen.paths.planner import NotWalkable
+from scenegen.paths.track import plane_basis
 from scenegen.train.run import LoadedRun, load_run
 
 __all__ = ["auto_tour", "capture_orbit", "contact_sheet_from_run", "density_fn", "framing_from_run", "occupied_fn", "orbit_tour",
@@ -218,9 +219,15 @@ def orbit_tour(
     up=None,
     turns: float = 1.0,
     direction: str = "ccw",
+    arc: str = "auto",
 ) -> PathSpec:
     """An orbit around what a trained run shows (what ``scenegen path orbit --run`` writes), as a
     :class:`PathSpec`.
+
+    ``arc`` "auto": when the capture's photos leave a side of the centre unseen (a gap of more than 60 degrees,
+    :func:`captured_arc`), a one-turn orbit sweeps once over the arc the photos saw, from one end to the other,
+    instead of flying through the unseen side (where the field has nothing true to show: ghosts of what the
+    photos saw from the far side). "full": the whole circle regardless.
 
     For a capture whose cameras converge on a subject (an object or a table scene photographed around it), the
     defaults repeat the capture: centred on what the cameras look at (their optical axes' least-squares
@@ -236,9 +243,36 @@ def orbit_tour(
     c_auto, r_auto, h_auto = capture_orbit(scene, u)
     c = np.asarray(center if center is not None else c_auto, dtype=np.float64)
     kw = {} if fov is None else {"fov": fov}
+    sweep = captured_arc(scene, c, u) if arc == "auto" and abs(turns - 1.0) < 1e-9 else None
+    if sweep is not None:
+        start, span = sweep
+        if direction == "cw":
+            start = start + span
+        kw.update(arc_deg=span, start_angle_deg=start)
     return orbit(c, r_auto if radius is None else radius, h_auto if height_above is None else height_above,
                  turns=turns, direction=direction, seconds=seconds, up=u, fps=fps, width=width, height_px=height,
                  **kw)
+
+
+def captured_arc(scene: RunScene, center, up, min_gap_deg: float = GAP_DEG) -> tuple[float, float] | None:
+    """The arc around ``center`` (about ``up``) that a run's training photos cover, when they leave a gap wider
+    than ``min_gap_deg``: (start angle, span) in degrees, in :func:`scenegen.paths.presets.orbit`'s angle
+    convention (counter-clockwise from the first axis of the plane basis), running counter-clockwise from the
+    gap's end to its start. None when the photos go all round, when they do not converge on a subject (rooms,
+    forward-facing captures: no "side" to miss) or when there are fewer than 3."""
+    c2w = np.asarray(scene.train_c2w, dtype=np.float64)
+    if len(c2w) < 3 or not look_target(c2w, dataset_points(scene.data) if scene.data else None)[1]:
+        return None
+    u = np.asarray(up, dtype=np.float64)
+    u = u / max(float(np.linalg.norm(u)), 1e-12)
+    e1, e2 = plane_basis(u)
+    rel = c2w[:, :3, 3] - np.asarray(center, dtype=np.float64).reshape(3)
+    az = np.sort(np.degrees(np.arctan2(rel @ e2, rel @ e1)))
+    gaps = np.diff(np.concatenate([az, az[:1] + 360.0]))
+    k = int(np.argmax(gaps))
+    if gaps[k] <= min_gap_deg:
+        return None
+    return float(az[(k + 1) % len(az)]), float(360.0 - gaps[k])
 
 
 def capture_orbit(scene: RunScene, up) -> tuple[np.ndarray, float, float]:

@@ -65,8 +65,11 @@ def sparse_capture_check(t: Trainer, console=None) -> Coverage | None:
     if line and console is not None:
         console.print(f"[yellow]{line}[/]", highlight=False, soft_wrap=True)
     if cfg.anneal_levels is None:
-        cfg.anneal_levels = 0.3 if cov.sparse else 0.0
-        if cov.sparse:
+        # Only for thin views: a dense capture with one side missing (bonsai: 220 photos 3 deg apart, a 106 deg
+        # gap) gets the advice but trains as usual; annealing cost it 2.8 dB early in a 15-minute run and
+        # sharpens nothing on the side no photo saw (BENCHMARKS.md, real captures).
+        cfg.anneal_levels = 0.3 if cov.thin_views else 0.0
+        if cov.thin_views:
             if cfg.sparse_depth_until == TrainConfig.sparse_depth_until:  # the default: not set by the user
                 cfg.sparse_depth_until = 0.5
             if console is not None:

@@ -152,8 +152,10 @@ class Renderer:
         chunk: int = 1 << 15,
         min_transmittance: float = 1e-3,
         image_idx: Tensor | None = None,
+        appearance: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        """Inference render of R rays in chunks: rgb (R, 3), depth (R,) field units, accumulation (R,)."""
+        """Inference render of R rays in chunks: rgb (R, 3), depth (R,) field units, accumulation (R,).
+        ``appearance``: one (D,) appearance code for every ray without an ``image_idx`` (default: the mean)."""
         outs = [
             self._render_chunk(
                 origins[s : s + chunk],
@@ -161,12 +163,14 @@ class Renderer:
                 background,
                 min_transmittance,
                 None if image_idx is None else image_idx[s : s + chunk],
+                appearance,
             )
             for s in range(0, origins.shape[0], chunk)
         ]
         return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
 
-    def _render_chunk(self, origins, dirs, background, min_transmittance, image_idx) -> dict[str, Tensor]:
+    def _render_chunk(self, origins, dirs, background, min_transmittance, image_idx,
+                      appearance: Tensor | None = None) -> dict[str, Tensor]:
         """Composites rays as :meth:`_march_rounds` marches them (k from 2 to 32: most rays of a scene with
         surfaces turn opaque within a few samples, and a larger first round evaluates samples behind the surface
         for nothing), so opaque rays stop early."""
@@ -177,6 +181,7 @@ class Renderer:
         acc = torch.zeros(r, device=device)
 
         split = hasattr(self.field, "density_features") and hasattr(self.field, "color")
+        app = {} if appearance is None else {"appearance": appearance}
 
         def composite_round(alive, o, d, ray_idx, t0, t1, trans_alive):
             tm = 0.5 * (t0 + t1)
@@ -188,9 +193,10 @@ class Renderer:
                 w = w * trans_alive[ray_idx]
                 show = (w > COLOR_MIN_WEIGHT).nonzero().squeeze(-1)
                 col = torch.zeros(x.shape[0], 3, device=device)
-                col[show] = self.field.color(geo[show], d[ray_idx[show]], None if img is None else img[show])
+                col[show] = self.field.color(geo[show], d[ray_idx[show]], None if img is None else img[show],
+                                             **app)
             else:
-                sigma, col = self.field(x, d[ray_idx], img)
+                sigma, col = self.field(x, d[ray_idx], img, **app)
                 w, _ = render_weights(sigma, t1 - t0, ray_idx)
                 w = w * trans_alive[ray_idx]
             n = alive.numel()
@@ -206,12 +212,13 @@ class Renderer:
 
     @torch.no_grad()
     def render_camera(
-        self, cameras: Cameras, i: int, background: Tensor, chunk: int = 1 << 15
+        self, cameras: Cameras, i: int, background: Tensor, chunk: int = 1 << 15, appearance: Tensor | None = None
     ) -> dict[str, Tensor]:
-        """Render camera ``i`` of ``cameras`` (field coordinates): rgb (H, W, 3), depth (H, W), accumulation."""
+        """Render camera ``i`` of ``cameras`` (field coordinates): rgb (H, W, 3), depth (H, W), accumulation.
+        ``appearance``: the (D,) appearance code to render with (default: the mean training code)."""
         h, w = int(cameras.height[i]), int(cameras.width[i])
         origins, dirs = cameras.camera_rays(i)
-        out = self.render_rays(origins, dirs, background, chunk=chunk)
+        out = self.render_rays(origins, dirs, background, chunk=chunk, appearance=appearance)
         return {
             "rgb": out["rgb"].reshape(h, w, 3),
             "depth": out["depth"].reshape(h, w),

@@ -12,6 +12,7 @@ import torch
 from scenegen.core.errors import InputError
 from scenegen.core.io import atomic_write_text, write_png
 from scenegen.data.dataset import SceneDataset
+from scenegen.field.appearance import nearest_code
 from scenegen.train.metrics import psnr, ssim
 from scenegen.train.run import LoadedRun
 
@@ -40,6 +41,26 @@ def depth_error(ray_dist: np.ndarray, gt_z: np.ndarray, cameras, i: int) -> floa
     return float(np.abs(z - gt_z)[known].mean())
 
 
+def heldout_appearance(run: LoadedRun, dataset: SceneDataset, mode: str = "nearest"):
+    """``(look, used)``: ``look(i)`` is the appearance code to render frame ``i`` of ``dataset`` with (None: the
+    mean), ``used`` says which ("nearest": the two training photos nearest in pose, :mod:`scenegen.field.appearance`;
+    "mean"; "none" for runs without appearance codes). "nearest" needs the dataset's training photos to be the
+    run's (same count and poses); otherwise the mean is used."""
+    table = run.renderer.field.appearance
+    if table is None:
+        return (lambda i: None), "none"
+    train = dataset.split("train")
+    c2w = dataset.cameras.c2w.detach().cpu().double().numpy()
+    run_c2w = np.asarray(run.scene.train_c2w, dtype=np.float64)
+    same = (mode == "nearest" and len(train) == len(run_c2w) and len(train) > 0
+            and table.weight.shape[0] > max(train)
+            and np.allclose(c2w[train][:, :3, :], run_c2w[:, :3, :], atol=1e-4 * (1.0 + np.abs(run_c2w).max())))
+    if not same:
+        return (lambda i: None), "mean"
+    weights = table.weight.detach()
+    return (lambda i: nearest_code(weights, train, c2w[train], c2w[i])), "nearest"
+
+
 def evaluate(
     run: LoadedRun,
     dataset: SceneDataset,
@@ -48,8 +69,13 @@ def evaluate(
     every: int = 1,
     save_images: int = 8,
     progress: bool = True,
+    appearance: str = "nearest",
 ) -> dict:
     """Render the held-out views of ``split`` (default: test, else val) and compare with the photos.
+
+    ``appearance`` (runs with per-photo appearance codes): "nearest" renders each held-out photo with the look of
+    the training photos taken nearest to it (:func:`heldout_appearance`), "mean" with the training photos'
+    mean look (what tours use).
 
     Writes ``output/eval.json`` (per-image PSNR/SSIM, means, render time) and, for up to ``save_images`` views,
     ``output/<name>.png`` side by side: ground truth | render | error.
@@ -66,13 +92,14 @@ def evaluate(
     rows = []
     keep = set(frames[:: max(1, len(frames) // max(1, save_images))][:save_images]) if save_images > 0 else set()
     t_render = 0.0
+    look, used = heldout_appearance(run, dataset, appearance)
     cols = [TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("psnr {task.fields[p]:.2f}"), TimeRemainingColumn()]
     with Progress(*cols, disable=not progress) as prog:
         task = prog.add_task("eval", total=len(frames), p=0.0)
         for i in frames:
             gt = dataset.load_rgb(i, background=bg)
             t0 = time.time()
-            out = run.render(dataset.cameras, i)
+            out = run.render(dataset.cameras, i, appearance=look(i))
             t_render += time.time() - t0
             pred = out["rgb"].numpy()
             p = psnr(torch.from_numpy(pred), torch.from_numpy(gt))
@@ -97,6 +124,7 @@ def evaluate(
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),
         "seconds_per_image": t_render / len(rows),
+        "appearance": used,
         **({"depth_mae": float(np.mean([r["depth_mae"] for r in rows if "depth_mae" in r]))}
            if any("depth_mae" in r for r in rows) else {}),
         "images": rows,

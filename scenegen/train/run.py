@@ -40,11 +40,13 @@ class LoadedRun:
         return background_color(self.scene.background, self.device)
 
     @torch.no_grad()
-    def render(self, cameras: Cameras, i: int, chunk: int = 1 << 15) -> dict[str, torch.Tensor]:
+    def render(self, cameras: Cameras, i: int, chunk: int = 1 << 15,
+               appearance: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Render camera ``i`` of world-space ``cameras``: rgb (H, W, 3) in [0, 1], depth (H, W) in world units
-        (z-depth is not assumed: distance along the ray), accumulation (H, W)."""
+        (z-depth is not assumed: distance along the ray), accumulation (H, W). ``appearance``: the (D,) appearance
+        code (default: the mean of the training photos')."""
         cams = self.transform.cameras_to_field(cameras[[i]]).to(self.device)
-        out = self.renderer.render_camera(cams, 0, self.background.to(self.device), chunk=chunk)
+        out = self.renderer.render_camera(cams, 0, self.background.to(self.device), chunk=chunk, appearance=appearance)
         out["depth"] = out["depth"] / self.transform.scale
         return {k: v.cpu() for k, v in out.items()}
 

@@ -25,6 +25,7 @@ from scenegen.data.dataset import SceneDataset, SceneTransform, compute_scene_tr
 from scenegen.data.loader import load_dataset
 from scenegen.data.run_scene import RunScene
 from scenegen.core.errors import InputError
+from scenegen.field.appearance import nearest_code
 from scenegen.field.field import RadianceField, choose_cpu_threads
 from scenegen.kernels import prebuild_cpu_kernels
 from scenegen.render.estimator import OccupancyGrid
@@ -539,9 +540,17 @@ class Trainer:
             gt = torch.from_numpy(np.array(img)).float().to(self.device) / 255.0
             if gt.shape[2] == 4:
                 gt = gt[..., :3] * gt[..., 3:] + bg * (1 - gt[..., 3:])
-            out = self.renderer.render_camera(cams, i, bg)
+            out = self.renderer.render_camera(cams, i, bg, appearance=self._heldout_code(i))
             vals.append(psnr(out["rgb"], gt))
         return float(np.mean(vals))
+
+    def _heldout_code(self, i: int) -> torch.Tensor | None:
+        """The appearance code quick evaluations render held-out frame ``i`` with: the nearest training photos'
+        (as `scenegen eval` does by default), None without appearance codes."""
+        if self.field.appearance is None or not self.train_frames:
+            return None
+        c2w = self.dataset.cameras.c2w.detach().cpu().double().numpy()
+        return nearest_code(self.field.appearance.weight.detach(), self.train_frames, c2w[self.train_frames], c2w[i])
 
     def save(self) -> None:
         state = {

@@ -47,9 +47,13 @@ class Coverage:
     few_view_share: float | None
     """Share of the SfM points inside fewer than 3 cameras' view (None without points)."""
     problems: list[str] = field(default_factory=list)
+    thin_views: bool = False
+    """The views themselves are too few or too far apart (photo count, neighbour angle, regions seen once or
+    twice), as opposed to a dense capture with one side missing: what the sparse-view regularisers are for."""
 
     @property
     def sparse(self) -> bool:
+        """Anything to advise (a missing side included)."""
         return bool(self.problems)
 
     def advice(self) -> str | None:
@@ -63,7 +67,8 @@ class Coverage:
         if self.photos < want:
             todo.append(f"take about {want} photos, 5-10 degrees apart")
         todo.append("or film a slow video around the subject (scenegen process --input video.mp4)")
-        return f"sparse capture: {'; '.join(self.problems)}. To do: {', '.join(todo)}"
+        what = "sparse capture" if self.thin_views else "incomplete capture"
+        return f"{what}: {'; '.join(self.problems)}. To do: {', '.join(todo)}"
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -158,11 +163,12 @@ def assess(c2w: np.ndarray, up=(0.0, 0.0, 1.0), points: np.ndarray | None = None
         problems.append(f"{n} photos")
     if med > NEIGHBOUR_DEG:
         problems.append(f"{med:.0f} deg between neighbouring views (aim for 5-10)")
-    if surround and max_gap > GAP_DEG:
-        problems.append(f"no views from the {side} side (a {max_gap:.0f} deg gap around the subject)")
     if few is not None and few > FEW_VIEWS_SHARE:
         problems.append(f"{few:.0%} of the scene's points seen by fewer than 3 photos")
-    return Coverage(n, target, surround, span, med, max_gap, side, few, problems)
+    thin = bool(problems)
+    if surround and max_gap > GAP_DEG:
+        problems.append(f"no views from the {side} side (a {max_gap:.0f} deg gap around the subject)")
+    return Coverage(n, target, surround, span, med, max_gap, side, few, problems, thin)
 
 
 def _few_view_share(c2w: np.ndarray, points: np.ndarray, focal: float, w: int, h: int, sample: int = 4000) -> float:
