@@ -329,3 +329,21 @@ def test_orbit_of_a_capture_with_a_missing_side_sweeps_the_arc_the_photos_saw(tm
         assert along.max() - along.min() > 0.95 * span  # the sweep reaches both ends of the arc
     spec = orbit_tour(run, seconds=4.0, fps=10, width=64, height=48, center=target, arc="full")
     assert spec.loop
+
+
+def test_process_names_consecutive_photos_registered_far_apart():
+    """bonsai on one machine: DSCF5666 -> DSCF5667 registered 4.7 units apart, 17x the usual step, and the trained
+    field held a second, offset bonsai. A jump like that is named; an intact walk around is not."""
+    from scenegen.data.capture.coverage import registration_advice, registration_jumps
+
+    c2w = _ring(60)
+    names = [f"IMG_{k:04d}.JPG" for k in range(60)]
+    assert registration_jumps(c2w, names) == [] and registration_advice(c2w, names) is None
+    broken = c2w.copy()
+    broken[25:, :3, 3] += np.array([2.5, -1.0, 0.0])  # the second run of photos registered apart
+    jumps = registration_jumps(broken, names)
+    assert [(a, b) for a, b, _ in jumps] == [("IMG_0024.JPG", "IMG_0025.JPG")] and jumps[0][2] > 8
+    line = registration_advice(broken, names)
+    assert "IMG_0024.JPG -> IMG_0025.JPG" in line and "--matching exhaustive" in line
+    shuffled = [names[k] for k in np.random.default_rng(0).permutation(60)]  # file order is what counts
+    assert registration_jumps(c2w, shuffled) == []

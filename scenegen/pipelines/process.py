@@ -80,6 +80,8 @@ class ProcessResult:
     advice: Optional[str] = None
     """One line when the capture is too sparse for a clean result (few photos, large gaps between views, a
     missing side, regions seen once) and what to do; None when it is dense enough."""
+    registration: Optional[str] = None
+    """One line when consecutive photos were registered far apart (ghost copies ahead), else None."""
 
 
 def process(cfg: ProcessConfig, console=None) -> ProcessResult:
@@ -98,7 +100,8 @@ def process(cfg: ProcessConfig, console=None) -> ProcessResult:
                 title=f"{len(posed.names)} registered cameras (in file-name order) over {len(posed.points)} SfM points")
     return ProcessResult(output=Path(s["output"]), registered=int(s["registered"]), images=int(s["images"]),
                          points=int(s["points"]), reprojection_error_px=s["reprojection_error_px"],
-                         seconds=float(s["seconds"]), rejected=list(s["rejected"]), advice=capture_advice(posed, up))
+                         seconds=float(s["seconds"]), rejected=list(s["rejected"]), advice=capture_advice(posed, up),
+                         registration=coverage.registration_advice(posed.c2w, posed.names))
 
 
 def capture_advice(posed, up) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,6 +170,52 @@ def assess(c2w: np.ndarray, up=(0.0, 0.0, 1.0), points: np.ndarray | None = None
     if surround and max_gap > GAP_DEG:
         problems.append(f"no views from the {side} side (a {max_gap:.0f} deg gap around the subject)")
     return Coverage(n, target, surround, span, med, max_gap, side, few, problems, thin)
+
+
+JUMP_RATIO = 8.0
+"""Consecutive photos (file-name order) further apart than this many times the usual step look registered apart."""
+
+
+def registration_jumps(c2w: np.ndarray, names: list[str]) -> list[tuple[str, str, float]]:
+    """Consecutive photos, in file-name order (the order cameras and video frames number them), whose camera
+    centres lie more than :data:`JUMP_RATIO` times the median step between consecutive photos apart and more than
+    a third of the capture's spread (median distance of the cameras from their centroid): (name, next name,
+    ratio) each; photos numbered n apart (frames left out between them) may be n steps apart. Photos taken one after the other a step apart cannot be metres apart: a jump means the runs
+    of photos before and after it were registered apart (the field then holds two offset copies of the scene,
+    ghosts in every novel view). Only captures whose photos form a path in file order are checked (median step
+    under a quarter of the spread); a capture shot in two separate passes can jump for real."""
+    if len(names) < 8:
+        return []
+    order = np.argsort(np.asarray(names, dtype=object))
+    pos = np.asarray(c2w, dtype=np.float64)[order, :3, 3]
+    step = np.linalg.norm(np.diff(pos, axis=0), axis=1)
+    med = float(np.median(step))
+    spread = float(np.median(np.linalg.norm(pos - pos.mean(0), axis=1)))
+    if not (med > 0 and spread > 0 and med < 0.25 * spread):
+        return []
+    # photos numbered apart (frames left out between them: 0054 -> 0068) may be that many steps apart
+    nums = [re.findall(r"\d+", Path(str(names[k])).stem) for k in order]
+    gap = np.ones(len(step))
+    if all(nums):
+        n = np.array([int(x[-1]) for x in nums], dtype=np.float64)
+        gap = np.maximum(np.diff(n), 1.0)
+    ratio = step / (med * gap)
+    out = []
+    for i in np.nonzero((ratio > JUMP_RATIO) & (step > spread / 3.0))[0]:
+        out.append((str(names[order[i]]), str(names[order[i + 1]]), float(ratio[i])))
+    return out
+
+
+def registration_advice(c2w: np.ndarray, names: list[str]) -> str | None:
+    """One line naming the jumps of :func:`registration_jumps`, or None."""
+    jumps = registration_jumps(c2w, names)
+    if not jumps:
+        return None
+    what = "; ".join(f"{a} -> {b} ({r:.0f}x the usual step)" for a, b, r in jumps[:3])
+    more = f" and {len(jumps) - 3} more" if len(jumps) > 3 else ""
+    return (f"registration: consecutive photos lie far apart: {what}{more}. If they were taken one after the "
+            "other, the photos on either side were registered apart and the trained scene will show ghost copies: "
+            "re-run with --matching exhaustive (slower)")
 
 
 def _few_view_share(c2w: np.ndarray, points: np.ndarray, focal: float, w: int, h: int, sample: int = 4000) -> float:
