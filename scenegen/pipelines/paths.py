@@ -226,8 +226,8 @@ def orbit_tour(
 
     ``arc`` "auto": when the capture's photos leave a side of the centre unseen (a gap of more than 60 degrees,
     :func:`captured_arc`), a one-turn orbit sweeps once over the arc the photos saw, from one end to the other,
-    instead of flying through the unseen side (where the field has nothing true to show: ghosts of what the
-    photos saw from the far side). "full": the whole circle regardless.
+    instead of flying through the unseen side, where no photo constrains what the field shows. "full": the whole
+    circle regardless.
 
     For a capture whose cameras converge on a subject (an object or a table scene photographed around it), the
     defaults repeat the capture: centred on what the cameras look at (their optical axes' least-squares

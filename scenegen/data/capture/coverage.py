@@ -180,10 +180,11 @@ def registration_jumps(c2w: np.ndarray, names: list[str]) -> list[tuple[str, str
     """Consecutive photos, in file-name order (the order cameras and video frames number them), whose camera
     centres lie more than :data:`JUMP_RATIO` times the median step between consecutive photos apart and more than
     a third of the capture's spread (median distance of the cameras from their centroid): (name, next name,
-    ratio) each; photos numbered n apart (frames left out between them) may be n steps apart. Photos taken one after the other a step apart cannot be metres apart: a jump means the runs
-    of photos before and after it were registered apart (the field then holds two offset copies of the scene,
-    ghosts in every novel view). Only captures whose photos form a path in file order are checked (median step
-    under a quarter of the spread); a capture shot in two separate passes can jump for real."""
+    ratio) each; photos numbered n apart (frames left out between them) may be n steps apart. Photos taken one
+    after the other a step apart cannot be metres apart: a jump means the runs of photos before and after it were
+    registered apart (the field then holds two offset copies of the scene, ghosts in every novel view). Only
+    captures whose photos form a path in file order are checked (median step under a quarter of the spread); a
+    capture shot in two separate passes can jump for real."""
     if len(names) < 8:
         return []
     order = np.argsort(np.asarray(names, dtype=object))
