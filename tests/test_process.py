@@ -300,3 +300,66 @@ def test_process_refuses_a_foreign_output_folder_and_survives_a_truncated_stage(
     assert kept == ["p0.png", "p1.png", "p2.png"]
     assert sorted(p.name for p in out.iterdir()) == kept
     assert all((out / n).read_bytes() == (photos / n).read_bytes() for n in kept)
+
+
+def test_a_capture_registered_in_pieces_is_mapped_again_with_global_sfm(capture, tmp_path, monkeypatch, capsys):
+    """--mapper auto: when the incremental model has consecutive photos far apart (bonsai's first 62 photos came
+    out 4.7 units from the rest), the same matches are mapped again with global SfM and its model is kept when it
+    is in one piece; a re-run resumes without mapping again; an explicit --mapper incremental does not repair.
+    The jump is injected into the incremental model's check (a real one needs a long capture; BENCHMARKS.md has
+    bonsai's); global SfM then runs for real on the photos and must recover the known cameras."""
+    import scenegen.data.capture.process as cp
+    from scenegen.data.capture.coverage import registration_jumps
+
+    photos, c2w_true = capture
+    calls = []
+
+    def first_model_in_pieces(c2w, names):
+        calls.append(len(names))
+        if len(calls) == 1:
+            return [(names[9], names[10], 17.0)]
+        return registration_jumps(c2w, names)
+
+    monkeypatch.setattr(cp, "registration_jumps", first_model_in_pieces)
+    out = tmp_path / "data"
+    assert main(["process", "--input", str(photos), "--output", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "IMG_009.jpg and IMG_010.jpg 17x the usual step apart" in err and "global SfM registered" in err, err
+    report = json.loads((out / "report.json").read_text())
+    rep = report["registration_repair"]
+    assert rep["kept"] == "global" and rep["global_jumps"] == [] and rep["global_registered"] >= 34
+    assert report["mapper"] == "global" and report["model"] == "colmap/sparse/global"
+    assert (out / "colmap" / "sparse" / "global" / "images.bin").is_file()
+    assert (out / "colmap" / "sparse" / "best" / "images.bin").is_file()  # the incremental model stays beside it
+    assert not [p for p in (out / "colmap" / "sparse").iterdir() if p.name.endswith("-models")]  # no scratch left
+    # the global model is what transforms.json holds, and it recovers the known cameras
+    meta = json.loads((out / "transforms.json").read_text())
+    got = {Path(f["file_path"]).name: np.asarray(f["transform_matrix"]) for f in meta["frames"]}
+    assert len(got) == report["registered"] >= 34
+    names = sorted(got)
+    idx = {f"IMG_{i:03d}.jpg": i for i in range(len(c2w_true))}
+    src = np.stack([got[n][:3, 3] for n in names])
+    dst = np.stack([c2w_true[idx[n]][:3, 3] for n in names])
+    s, r, t = similarity_align(src, dst)
+    rmse = np.sqrt((((s * (r @ src.T)).T + t - dst) ** 2).sum(1).mean())
+    assert rmse / np.linalg.norm(dst - dst.mean(0), axis=1).max() < 0.02
+
+    # a re-run resumes: nothing is mapped again, the repair is remembered
+    def no_mapping(*a, **k):
+        raise AssertionError("mapped again")
+
+    monkeypatch.setattr(cp, "_map", no_mapping)
+    assert main(["process", "--input", str(photos), "--output", str(out), "--overwrite", "--no-progress"]) == 0
+    assert "global SfM registered" in capsys.readouterr().err
+    assert json.loads((out / "transforms.json").read_text())["frames"] == meta["frames"]
+
+    # --mapper incremental maps again (another mapper was asked for) and keeps the incremental model as it is
+    monkeypatch.undo()
+    calls.clear()
+    monkeypatch.setattr(cp, "registration_jumps", first_model_in_pieces)
+    assert main(["process", "--input", str(photos), "--output", str(out), "--overwrite", "--no-progress",
+                 "--mapper", "incremental"]) == 0
+    capsys.readouterr()
+    report = json.loads((out / "report.json").read_text())
+    assert report["mapper"] == "incremental" and report["model"] == "colmap/sparse/best"
+    assert "registration_repair" not in report and calls == []

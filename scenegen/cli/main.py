@@ -111,6 +111,8 @@ def _cmd_process(cfg) -> int:
         console.print(f"  ... and {len(res.rejected) - 10} more (report.json)")
     if res.advice:
         console.print(f"  [yellow]{res.advice}[/]", highlight=False, soft_wrap=True)
+    if res.repaired:
+        console.print(f"  registration: {res.repaired}", highlight=False, soft_wrap=True)
     if res.registration:
         console.print(f"  [yellow]{res.registration}[/]", highlight=False, soft_wrap=True)
     console.print(f"  cameras: {res.output}/cameras.png   train: scenegen train --data {res.output}")

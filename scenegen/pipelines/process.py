@@ -32,6 +32,11 @@ class ProcessConfig:
     matching: Literal["auto", "exhaustive", "sequential"] = "auto"
     """auto: exhaustive for up to 100 photos, sequential (each image with its 15 neighbours in file-name order and
     quadratically spaced later ones) for videos and larger sets: photos taken walking around are in order."""
+    mapper: Literal["auto", "incremental", "global"] = "auto"
+    """incremental: COLMAP's mapper, which registers the photos one by one; global: global SfM (COLMAP's GLOMAP:
+    all rotations, then all positions, at once), not thrown by drift around long captures; auto: incremental,
+    then global when consecutive photos come out far apart (a capture registered in pieces, ghosts ahead),
+    keeping the model with fewer such jumps."""
     max_image_size: int = 1600
     """Longest side the features are computed at (pixels)."""
     max_features: int = 4096
@@ -82,13 +87,18 @@ class ProcessResult:
     missing side, regions seen once) and what to do; None when it is dense enough."""
     registration: Optional[str] = None
     """One line when consecutive photos were registered far apart (ghost copies ahead), else None."""
+    mapper: Optional[str] = None
+    """The mapper whose model was written (incremental or global); None for imported poses (COLMAP, LLFF)."""
+    repaired: Optional[str] = None
+    """One line when ``--mapper auto`` found the incremental model in pieces and mapped again (what it kept)."""
 
 
 def process(cfg: ProcessConfig, console=None) -> ProcessResult:
     """Run ``scenegen process``."""
     cfg.validate()
     sfm = capture.SfmOptions(camera_model=cfg.camera_model, max_image_size=cfg.max_image_size,
-                             max_features=cfg.max_features, seed=cfg.seed, progress=cfg.progress)
+                             max_features=cfg.max_features, mapper=cfg.mapper, seed=cfg.seed,
+                             progress=cfg.progress)
     s = capture.process(cfg.input, cfg.output, images=cfg.images, num_frames=cfg.num_frames, matching=cfg.matching,
                         sfm=sfm, scale_from=cfg.scale_from, up=cfg.up, min_registered=cfg.min_registered,
                         overwrite=cfg.overwrite, console=console)
@@ -101,7 +111,19 @@ def process(cfg: ProcessConfig, console=None) -> ProcessResult:
     return ProcessResult(output=Path(s["output"]), registered=int(s["registered"]), images=int(s["images"]),
                          points=int(s["points"]), reprojection_error_px=s["reprojection_error_px"],
                          seconds=float(s["seconds"]), rejected=list(s["rejected"]), advice=capture_advice(posed, up),
-                         registration=coverage.registration_advice(posed.c2w, posed.names))
+                         registration=coverage.registration_advice(posed.c2w, posed.names),
+                         mapper=s.get("mapper"), repaired=_repair_line(s.get("registration_repair")))
+
+
+def _repair_line(repair: dict | None) -> str | None:
+    """The one line that says what ``--mapper auto`` did about a capture registered in pieces."""
+    if not repair:
+        return None
+    a, b, r = repair["jumps"][0]
+    what = f"incremental mapping put {a} and {b} {r:.0f}x the usual step apart"
+    if repair["kept"] == "global":
+        return f"{what}; global SfM registered the capture in one piece and its model was kept"
+    return f"{what}; global SfM did no better, the incremental model was kept"
 
 
 def capture_advice(posed, up) -> str | None:

@@ -216,7 +216,7 @@ def registration_advice(c2w: np.ndarray, names: list[str]) -> str | None:
     more = f" and {len(jumps) - 3} more" if len(jumps) > 3 else ""
     return (f"registration: consecutive photos lie far apart: {what}{more}. If they were taken one after the "
             "other, the photos on either side were registered apart and the trained scene will show ghost copies: "
-            "re-run with --matching exhaustive (slower)")
+            "re-run with --mapper global, or with --matching exhaustive (slower)")
 
 
 def _few_view_share(c2w: np.ndarray, points: np.ndarray, focal: float, w: int, h: int, sample: int = 4000) -> float:

@@ -7,7 +7,8 @@ Stages (each shows progress; the work folder ``OUT/colmap`` keeps what is done, 
    of the Laplacian, the usual blur measure).
 2. structure from motion with pycolmap: SIFT features, matching (exhaustive for up to 100 photos; sequential
    for videos and larger sets: each image with its 15 neighbours and quadratically spaced later ones),
-   incremental mapping; the largest model is kept.
+   incremental mapping (``--mapper``: global SfM instead; auto: mapped again with global SfM when consecutive
+   photos come out far apart, a capture registered in pieces); the largest model is kept.
 3. orientation: +Z up from the cameras, centred on the sparse points, metric with ``--scale-from``.
 4. output: ``transforms.json`` (OPENCV intrinsics, frames, ``applied_transform``), ``sparse_pc.ply``,
    ``sparse_depth.npz`` (each image's observed points: a depth prior for training), ``report.json`` (registered /
@@ -42,6 +43,7 @@ from scenegen.data.capture.colmap import (
     read_llff,
     write_transforms,
 )
+from scenegen.data.capture.coverage import registration_jumps
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
@@ -54,6 +56,7 @@ class SfmOptions:
     camera_model: str = "OPENCV"
     max_image_size: int = 1600
     max_features: int = 4096
+    mapper: str = "auto"
     seed: int = 0
     progress: bool = True
 
@@ -162,8 +165,8 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
     pycolmap.logging.minloglevel = 1 if not cfg.progress else 0
     pycolmap.logging.stderrthreshold = 1
 
-    def mark(key: str) -> None:
-        stage[key] = True
+    def mark(key: str, value=True) -> None:
+        stage[key] = value
         atomic_write_text(done, json.dumps(stage), "progress record")
 
     def say(msg: str) -> None:
@@ -204,27 +207,91 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
         mark("matches")
     timings["matching_s"] = round(time.time() - t0, 1)
     t0 = time.time()
+    # A stage file of an older version has no mapper: it mapped incrementally, as "auto" starts.
+    if stage.get("mapping") and stage.get("mapper_request", "auto") != cfg.mapper:
+        stage["mapping"] = False
+        stage.pop("repair", None)
     if not stage.get("mapping"):
-        say("  mapping: incremental reconstruction and bundle adjustment ...")
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        model_dir.mkdir(parents=True)
-        opts = pycolmap.IncrementalPipelineOptions()
-        opts.num_threads = -1
-        recs = pycolmap.incremental_mapping(db, image_dir, model_dir, options=opts)
-        if not recs:
+        kind = "global" if cfg.mapper == "global" else "incremental"
+        say(f"  mapping: {_MAPPER_WORDS[kind]} ...")
+        best = _map(pycolmap, kind, db, image_dir, model_dir, cfg.seed)
+        if best is None:
             return None, {"timings": timings, "match_counts": _match_counts(pycolmap, db), **_feature_note(stage)}
-        best = max(recs.values(), key=lambda r: r.num_reg_images())
-        final = model_dir / "best"
-        final.mkdir(exist_ok=True)
-        best.write(str(final))
+        stage.update(model=_MODEL_DIR[kind], mapper=kind, mapper_request=cfg.mapper)
+        stage.pop("repair", None)
         mark("mapping")
     timings["mapping_s"] = round(time.time() - t0, 1)
-    rec = pycolmap.Reconstruction(str(model_dir / "best"))
+    rec = pycolmap.Reconstruction(str(model_dir / stage.get("model", "best")))
     posed = from_reconstruction(rec)
+    if cfg.mapper == "auto" and stage.get("mapper", "incremental") == "incremental" and "repair" not in stage:
+        jumps = registration_jumps(posed.c2w, posed.names)
+        if jumps:
+            # Incremental mapping grows one model photo by photo. Around a long capture matched with its neighbours
+            # only, drift can make it register a run of photos against the wrong copy of the scene: the runs come
+            # out offset (bonsai: the first 62 of 252 photos 4.7 units from the rest, 17x the step between
+            # consecutive photos, and a ghost bonsai in every novel view). Global SfM (COLMAP's GLOMAP) solves all
+            # rotations, then all positions, at once from the same matches and has no such order: it is run on
+            # the same database, and its model kept when it has fewer jumps and registers as many photos.
+            t0 = time.time()
+            a, b, r = jumps[0]
+            say(f"  registration: {a} -> {b} came out {r:.0f}x the usual step apart (the photos were registered in "
+                "pieces): mapping again with global SfM ...")
+            glob = _map(pycolmap, "global", db, image_dir, model_dir, cfg.seed)
+            repair = {"jumps": [list(j) for j in jumps], "kept": "incremental"}
+            if glob is not None:
+                gposed = from_reconstruction(glob)
+                gjumps = registration_jumps(gposed.c2w, gposed.names)
+                repair["global_jumps"] = [list(j) for j in gjumps]
+                repair["global_registered"] = len(gposed.names)
+                if len(gjumps) < len(jumps) and len(gposed.names) >= 0.95 * len(posed.names):
+                    repair["kept"] = "global"
+                    rec, posed = glob, gposed
+                    stage.update(model=_MODEL_DIR["global"], mapper="global")
+            repair["seconds"] = round(time.time() - t0, 1)
+            mark("repair", repair)
+            left = len(repair["global_jumps"]) if repair["kept"] == "global" else len(jumps)
+            say(f"  registration: kept the {repair['kept']} model ({left} jumps left)")
     # why the others did not register: how many verified matches they have at all
     stats = _match_counts(pycolmap, db)
-    return posed, {"timings": timings, "match_counts": stats, **_feature_note(stage)}
+    info = {"timings": timings, "match_counts": stats, **_feature_note(stage),
+            "mapper": stage.get("mapper", "incremental"), "model": f"colmap/sparse/{stage.get('model', 'best')}"}
+    if "repair" in stage:
+        info["registration_repair"] = stage["repair"]
+    return posed, info
+
+
+_MAPPER_WORDS = {"incremental": "incremental reconstruction and bundle adjustment",
+                 "global": "global SfM (all rotations, then all positions) and bundle adjustment"}
+_MODEL_DIR = {"incremental": "best", "global": "global"}
+"""Where each mapper's model is written under ``colmap/sparse`` (the incremental one where older versions wrote it)."""
+
+
+def _map(pycolmap, kind: str, db: Path, image_dir: Path, model_dir: Path, seed: int):
+    """Map the database's matches with the ``incremental`` or ``global`` mapper; the reconstruction with the most
+    registered images, written to ``model_dir/<_MODEL_DIR[kind]>``, or None when no model could be built."""
+    work = model_dir / f"{kind}-models"
+    if work.exists():
+        shutil.rmtree(work)  # a former attempt's models: this folder is scenegen's own scratch
+    work.mkdir(parents=True)
+    if kind == "global":
+        opts = pycolmap.GlobalPipelineOptions()
+        opts.random_seed = seed
+        opts.mapper.random_seed = seed
+        opts.mapper.global_positioning.use_gpu = False  # the CPU solvers (else a warning that CUDA is missing)
+        opts.mapper.bundle_adjustment.ceres.use_gpu = False
+        recs = pycolmap.global_mapping(db, image_dir, work, options=opts)
+    else:
+        opts = pycolmap.IncrementalPipelineOptions()
+        opts.num_threads = -1
+        recs = pycolmap.incremental_mapping(db, image_dir, work, options=opts)
+    if not recs:
+        return None
+    best = max(recs.values(), key=lambda r: r.num_reg_images())
+    final = model_dir / _MODEL_DIR[kind]
+    final.mkdir(parents=True, exist_ok=True)
+    best.write(str(final))
+    shutil.rmtree(work)
+    return best
 
 
 def _read_stage(done: Path, console=None) -> dict:
@@ -417,7 +484,8 @@ def process(
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
     return {"output": str(out), "registered": report["registered"], "images": report.get("images", len(posed.names)),
             "reprojection_error_px": report["reprojection_error_px"], "rejected": report["rejected"],
-            "seconds": report["seconds"], "points": report["points"], "posed": posed}
+            "seconds": report["seconds"], "points": report["points"], "posed": posed,
+            "mapper": report.get("mapper"), "registration_repair": report.get("registration_repair")}
 
 
 # The files `process` writes in its output folder (besides images/ and the colmap/ work folder).
