@@ -322,6 +322,20 @@ def test_a_capture_registered_in_pieces_is_mapped_again_with_global_sfm(capture,
 
     monkeypatch.setattr(cp, "registration_jumps", first_model_in_pieces)
     out = tmp_path / "data"
+    # interrupted while mapping again: the incremental model stays, and the next run repairs it
+    real_map = cp._map
+
+    def interrupted_global(pycolmap, kind, *a, **k):
+        if kind == "global":
+            raise KeyboardInterrupt
+        return real_map(pycolmap, kind, *a, **k)
+
+    monkeypatch.setattr(cp, "_map", interrupted_global)
+    assert main(["process", "--input", str(photos), "--output", str(out), "--no-progress"]) == 130
+    stage = json.loads((out / "colmap" / "stage.json").read_text())
+    assert stage["mapping"] is True and stage["model"] == "best" and "repair" not in stage
+    monkeypatch.setattr(cp, "_map", real_map)
+    calls.clear()
     assert main(["process", "--input", str(photos), "--output", str(out), "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "IMG_009.jpg and IMG_010.jpg 17x the usual step apart" in err and "global SfM registered" in err, err
@@ -363,3 +377,11 @@ def test_a_capture_registered_in_pieces_is_mapped_again_with_global_sfm(capture,
     report = json.loads((out / "report.json").read_text())
     assert report["mapper"] == "incremental" and report["model"] == "colmap/sparse/best"
     assert "registration_repair" not in report and calls == []
+    # a progress record naming a model folder scenegen does not write is not followed: the model is mapped again
+    stage_file = out / "colmap" / "stage.json"
+    stage = json.loads(stage_file.read_text())
+    stage["model"] = "../../elsewhere"
+    stage_file.write_text(json.dumps(stage))
+    assert main(["process", "--input", str(photos), "--output", str(out), "--overwrite", "--no-progress",
+                 "--mapper", "incremental"]) == 0
+    assert json.loads(stage_file.read_text())["model"] == "best"

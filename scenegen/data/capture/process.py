@@ -207,8 +207,11 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
         mark("matches")
     timings["matching_s"] = round(time.time() - t0, 1)
     t0 = time.time()
-    # A stage file of an older version has no mapper: it mapped incrementally, as "auto" starts.
-    if stage.get("mapping") and stage.get("mapper_request", "auto") != cfg.mapper:
+    # A stage file of an older version has no mapper: it mapped incrementally, as "auto" starts. A record that
+    # names no model this code writes, or a mapper other than the one asked for, maps again.
+    if stage.get("mapping") and (stage.get("mapper_request", "auto") != cfg.mapper
+                                 or stage.get("model", "best") not in _MODEL_DIR.values()
+                                 or not isinstance(stage.get("repair", {}), dict)):
         stage["mapping"] = False
         stage.pop("repair", None)
     if not stage.get("mapping"):
