@@ -211,7 +211,7 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
     # names no model this code writes, or a mapper other than the one asked for, maps again.
     if stage.get("mapping") and (stage.get("mapper_request", "auto") != cfg.mapper
                                  or stage.get("model", "best") not in _MODEL_DIR.values()
-                                 or not isinstance(stage.get("repair", {}), dict)):
+                                 or ("repair" in stage and not _valid_repair(stage["repair"]))):
         stage["mapping"] = False
         stage.pop("repair", None)
     if not stage.get("mapping"):
@@ -248,7 +248,7 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
                 repair["global_registered"] = len(gposed.names)
                 if len(gjumps) < len(jumps) and len(gposed.names) >= 0.95 * len(posed.names):
                     repair["kept"] = "global"
-                    rec, posed = glob, gposed
+                    posed = gposed
                     stage.update(model=_MODEL_DIR["global"], mapper="global")
             repair["seconds"] = round(time.time() - t0, 1)
             mark("repair", repair)
@@ -261,6 +261,12 @@ def run_sfm(image_dir: Path, names: list[str], work: Path, cfg: SfmOptions, sequ
     if "repair" in stage:
         info["registration_repair"] = stage["repair"]
     return posed, info
+
+
+def _valid_repair(repair) -> bool:
+    """A progress record's ``repair`` entry as :func:`run_sfm` writes it (jumps found, which model was kept)."""
+    return (isinstance(repair, dict) and repair.get("kept") in _MODEL_DIR and isinstance(repair.get("jumps"), list)
+            and len(repair["jumps"]) > 0 and all(isinstance(j, list) and len(j) == 3 for j in repair["jumps"]))
 
 
 _MAPPER_WORDS = {"incremental": "incremental reconstruction and bundle adjustment",
