@@ -287,6 +287,12 @@ def test_bounded_scenes_and_generated_priors_keep_their_training_unchanged():
     assert choose_downscale(int(ds.cameras.width.max()), int(ds.cameras.height.max()), len(ds), "cpu", 3.5, None).downscale == 1
     ds.bounded = False
     assert resolve_auto(TrainConfig(data=root), ds).distortion_loss == pytest.approx(0.01)
+    ds.kind = "nerfstudio"  # a real capture: one look for every photo unless --field.look asks for one per photo
+    assert resolve_auto(TrainConfig(data=root), ds).field.look == "off"
+    for look in ("exposure", "codes"):
+        given = TrainConfig(data=root)
+        given.field.look = look
+        assert resolve_auto(given, ds).field.look == look
 
 
 def test_orbit_of_a_capture_with_a_missing_side_sweeps_the_arc_the_photos_saw(tmp_path):

@@ -360,3 +360,20 @@ def test_nan_flag_of_a_nested_config(tmp_path, capsys):
     code, err = run(capsys, "train", "--data", FIX / "nerfstudio", "--output", tmp_path / "run",
                     "--march.near", "nan")
     assert code == 2 and one_line(err) == "error: --march.near: must be a finite number, got nan"
+
+
+def test_runs_saved_before_the_look_option_keep_their_appearance_codes(tmp_path):
+    """A config saved before --field.look (appearance codes were the only model, on when appearance_dim > 0)
+    loads with the look it was trained with; an unknown look is refused naming the field."""
+    from scenegen.core.errors import InputError
+    from scenegen.train.config import TrainConfig
+
+    saved = TrainConfig(data=tmp_path).to_dict()
+    del saved["field"]["look"]
+    for dim, look in ((16, "codes"), (0, "off")):
+        saved["field"]["appearance_dim"] = dim
+        assert TrainConfig.from_dict(saved, file="config.json").field.look == look
+    saved["field"]["look"] = "glow"
+    with pytest.raises(InputError, match='unknown value "glow"') as e:
+        TrainConfig.from_dict(saved, file="config.json")
+    assert "config.field.look" in str(e.value)

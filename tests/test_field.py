@@ -141,7 +141,7 @@ def test_nearest_code_interpolates_the_codes_of_the_photos_taken_beside_a_view()
 
 
 def test_novel_views_use_the_mean_of_the_trained_appearance_codes():
-    cfg = FieldConfig(grid=HashGridConfig(log2_hashmap_size=12, levels=4), appearance_dim=4)
+    cfg = FieldConfig(grid=HashGridConfig(log2_hashmap_size=12, levels=4), look="codes", appearance_dim=4)
     f = RadianceField(cfg, bounded=False, num_images=5)
     with torch.no_grad():  # images 0-2 trained, 3-4 held out (rows still at their zero initialisation)
         f.appearance.weight[:3] = torch.tensor([[1.0, 0, 0, 2], [2.0, 0, 0, 2], [3.0, 0, 0, 2]])
@@ -150,6 +150,27 @@ def test_novel_views_use_the_mean_of_the_trained_appearance_codes():
     given = torch.tensor([5.0, 6, 7, 8])  # an explicit look for a novel view (e.g. the nearest photos')
     assert torch.equal(f.appearance_codes(None, 3, "cpu", given), given.expand(3, -1))
     assert torch.equal(f.appearance_codes(torch.tensor([1]), 1, "cpu"), f.appearance.weight[1:2])
+
+
+def test_exposure_look_is_a_gain_and_offset_per_photo_on_one_colour():
+    """--field.look exposure: each photo's row is (log gain, offset) per channel applied to the field's colour,
+    which is the same for every photo (the codes do not reach the colour network); a zero row changes nothing.
+    codes: the colour network takes the photo's code; off (the default): no table."""
+    grid = HashGridConfig(log2_hashmap_size=12, levels=4)
+    f = RadianceField(FieldConfig(grid=grid, look="exposure"), bounded=False, num_images=3)
+    assert f.appearance.weight.shape == (3, 6) and not f.appearance.weight.any()
+    x, d = torch.rand(5, 3) - 0.5, torch.nn.functional.normalize(torch.randn(5, 3), dim=-1)
+    with torch.no_grad():
+        f.appearance.weight[1] = torch.tensor([math.log(2.0), 0.0, math.log(0.5), 0.1, 0.0, -0.1])
+        _, base = f(x, d, torch.zeros(5, dtype=torch.long))
+        _, lit = f(x, d, torch.ones(5, dtype=torch.long))
+        _, novel = f(x, d)  # a novel view: the mean of the trained rows (only row 1 here)
+    assert torch.allclose(lit, base * torch.tensor([2.0, 1.0, 0.5]) + torch.tensor([0.1, 0.0, -0.1]), atol=1e-5)
+    assert torch.allclose(novel, lit)
+    codes = RadianceField(FieldConfig(grid=grid, look="codes", appearance_dim=4), bounded=False, num_images=3)
+    assert codes.appearance.weight.shape == (3, 4) and codes.color_mlp[0].in_features == 15 + 16 + 4
+    f = RadianceField(FieldConfig(grid=grid), bounded=False, num_images=3)  # default: one look for every photo
+    assert FieldConfig().look == "off" and f.appearance is None and f.color_mlp[0].in_features == 15 + 16
 
 
 def test_occupancy_grid_marks_dense_region():

@@ -39,7 +39,7 @@ def test_lego_five_minutes_reaches_28_db(tmp_path):
 
 @pytest.mark.parametrize("name", ["fox", "fern"])
 def test_real_unbounded_capture_trains_and_renders(name, tmp_path):
-    """Real forward-facing / indoor captures (contracted space, appearance embedding) train to a usable field."""
+    """Real forward-facing / indoor captures (contracted space) train to a usable field."""
     data = _need(name)
     run = tmp_path / "run"
     _cli("train", "--data", str(data), "--output", str(run), "--time-budget", "2", "--no-progress", "--eval-every", "0")

@@ -227,10 +227,12 @@ def test_auto_options_resolve_on_the_config():
     assert cfg.resolved_target_samples("cuda") == 1000
 
 
-def test_held_out_photos_take_the_look_of_the_nearest_training_photos(room, tmp_path):
-    """A capture whose exposure drifts with the camera's position (auto exposure): trained with per-photo
-    appearance codes, its held-out photos are reproduced far better with the look of the training photos taken
-    beside them ('nearest', the default) than with the training photos' mean look (what tours render)."""
+@pytest.mark.parametrize("look", ["exposure", "codes"])
+def test_held_out_photos_take_the_look_of_the_nearest_training_photos(room, tmp_path, look):
+    """A capture whose exposure drifts with the camera's position (auto exposure): trained with a look per photo
+    (a gain and offset, or an appearance code), its held-out photos are reproduced far better with the look of
+    the training photos taken beside them ('nearest', the default) than with the training photos' mean look
+    (what tours render)."""
     from PIL import Image
 
     data = _copy_room(room, tmp_path / "data")
@@ -242,7 +244,7 @@ def test_held_out_photos_take_the_look_of_the_nearest_training_photos(room, tmp_
         img[..., :3] = np.clip(img[..., :3] * gain[i], 0, 255)
         Image.fromarray(img.round().astype(np.uint8)).save(path)
     cfg = small_config(data, tmp_path / "run", 400)
-    cfg.field.appearance_dim = 8
+    cfg.field.look, cfg.field.appearance_dim = look, 8
     t = Trainer(cfg)
     t.setup()
     t.train()

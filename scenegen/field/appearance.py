@@ -1,9 +1,10 @@
-"""Appearance of a view no photo was trained on: the per-photo appearance codes of the training photos taken
-nearest to it.
+"""Appearance of a view no photo was trained on: the looks (rows of the per-photo look table) of the training
+photos taken nearest to it.
 
 Real captures drift in exposure and white balance as the camera turns (auto exposure towards a window, a cloud
-passing); training gives each photo its own appearance code (NeRF-W's appearance embedding) so the field does not
-bend its geometry to explain the drift. A novel view has no code of its own. Tours want one steady look (the mean
+passing); training gives each photo its own row of the look table (a colour gain and offset, or NeRF-W's
+appearance code: :class:`scenegen.field.field.FieldConfig` ``look``) so the field does not bend its geometry to
+explain the drift. A novel view has no row of its own. Tours want one steady look (the mean
 code, :meth:`scenegen.field.field.RadianceField.appearance_codes`); reproducing a held-out *photo* wants the look
 the camera had there, and the photos taken just before and after it are the best estimate of that. Nothing of the
 held-out photo itself is used. Hand-written: an inverse-distance weighting over a few poses.
@@ -34,10 +35,10 @@ def pose_distances(train_c2w: np.ndarray, c2w: np.ndarray) -> np.ndarray:
 
 def nearest_code(table: Tensor, train_frames: Sequence[int], train_c2w: np.ndarray, c2w: np.ndarray,
                  k: int = 2) -> Tensor:
-    """The appearance code (D,) for a view at pose ``c2w`` (world, OpenGL camera-to-world): the codes (rows of
-    ``table``, indexed by dataset frame) of the ``k`` training photos nearest in pose (:func:`pose_distances`;
-    ``train_c2w[j]`` is the pose of frame ``train_frames[j]``), weighted by inverse distance. A view at a training
-    photo's pose gets that photo's code."""
+    """The look (D,) for a view at pose ``c2w`` (world, OpenGL camera-to-world): the rows of ``table`` (indexed
+    by dataset frame) of the ``k`` training photos nearest in pose (:func:`pose_distances`; ``train_c2w[j]`` is
+    the pose of frame ``train_frames[j]``), weighted by inverse distance. A view at a training photo's pose gets
+    that photo's row."""
     d = pose_distances(train_c2w, c2w)
     k = max(1, min(int(k), len(d)))
     near = np.argsort(d)[:k]

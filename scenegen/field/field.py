@@ -31,8 +31,15 @@ class FieldConfig:
     color_layers: int = 2
     """Hidden layers of the colour MLP."""
     sh_degree: int = 4
-    appearance_dim: int = 0
-    """Per-image appearance embedding size (0 = off). Real captures with exposure changes want 16-32."""
+    look: Literal["off", "exposure", "codes"] = "off"
+    """A look per training photo, for captures whose photos differ in exposure or lighting. off: one look for
+    every photo; the field learns the average, which is also what tours render (on bonsai and fern it rendered
+    held-out photos as well as, or better than, the other two: BENCHMARKS.md, "one look"). exposure: a colour
+    gain and offset per photo. codes: an appearance code per photo fed to the colour network (NeRF-W; also
+    lighting that changes between photos). With either, `scenegen eval` renders each held-out photo in the look
+    of the training photos taken nearest to it, and tours in the photos' mean look."""
+    appearance_dim: int = 16
+    """Size of each photo's appearance code (--field.look codes)."""
     implementation: str = "auto"
     """Hash encoding backend: auto (tcnn on CUDA if importable, C++ kernel on CPU), torch, cpu, tcnn."""
     compile: bool = False
@@ -130,9 +137,15 @@ class RadianceField(nn.Module):
         self.bounded = bounded
         self.encoding = HashEncoding(cfg.grid, cfg.implementation)
         self.density_mlp = _mlp(self.encoding.output_dim, cfg.hidden_dim, 1 + cfg.geo_feat_dim, 1)
-        color_in = cfg.geo_feat_dim + cfg.sh_degree**2 + cfg.appearance_dim
+        codes = cfg.look == "codes" and cfg.appearance_dim > 0
+        color_in = cfg.geo_feat_dim + cfg.sh_degree**2 + (cfg.appearance_dim if codes else 0)
         self.color_mlp = _mlp(color_in, cfg.hidden_dim, 3, cfg.color_layers)
-        self.appearance = nn.Embedding(max(num_images, 1), cfg.appearance_dim) if cfg.appearance_dim > 0 else None
+        self.exposure = cfg.look == "exposure"
+        """The look table's rows are (log gain, offset) per colour channel, applied to the colour of every sample
+        (so to the rendered colour: gain * rgb + offset * opacity); else they are codes for the colour network."""
+        dim = 6 if self.exposure else cfg.appearance_dim if codes else 0
+        # One row per photo of the dataset, zero at the start (gain 1, offset 0; the mean code).
+        self.appearance = nn.Embedding(max(num_images, 1), dim) if dim > 0 else None
         if self.appearance is not None:
             nn.init.zeros_(self.appearance.weight)
         self.level_mask: Tensor | None = None
@@ -173,19 +186,24 @@ class RadianceField(nn.Module):
 
     def _color_impl(self, geo: Tensor, d: Tensor, app: Tensor | None) -> Tensor:
         feats = [geo, sh_encode(d, self.cfg.sh_degree)]
-        if app is not None:
+        if app is not None and not self.exposure:
             feats.append(app)
         with self._mlp_context(geo):
             logits = run_mlp(self.color_mlp, torch.cat(feats, -1), self._bucket(geo))
-        return torch.sigmoid(logits.float())
+        rgb = torch.sigmoid(logits.float())
+        if app is not None and self.exposure:
+            app = app.float()
+            rgb = rgb * torch.exp(app[:, :3]) + app[:, 3:]
+        return rgb
 
     def _forward_impl(self, x: Tensor, d: Tensor, app: Tensor | None) -> tuple[Tensor, Tensor]:
         sigma, geo = self._density_impl(x)
         return sigma, self._color_impl(geo, d, app)
 
     def appearance_codes(self, image_idx: Tensor | None, n: int, device, code: Tensor | None = None) -> Tensor | None:
-        """Per-sample appearance codes; novel views (``image_idx`` None) use ``code`` (D,) when given (e.g. the
-        nearest photos' look, :mod:`scenegen.field.appearance`), else the mean training code."""
+        """Per-sample rows of the look table (appearance codes, or gains and offsets); novel views (``image_idx``
+        None) use ``code`` (D,) when given (e.g. the nearest photos' look, :mod:`scenegen.field.appearance`), else
+        the mean of the training photos' rows."""
         if self.appearance is None:
             return None
         if image_idx is None and code is not None:

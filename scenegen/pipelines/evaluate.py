@@ -35,7 +35,7 @@ class EvalConfig:
     """Render and compare at the photos' full size, not at the run's training resolution (its --downscale,
     chosen from the budget when it was trained; full size takes far longer on a CPU)."""
     appearance: Literal["nearest", "mean"] = "nearest"
-    """Runs with per-photo appearance codes (real captures): render each held-out photo with the look (exposure,
+    """Runs with a look per photo (real captures, --field.look): render each held-out photo with the look (exposure,
     white balance) of the two training photos taken nearest to it ('nearest'), or with the training photos' mean
     look, as tours render ('mean'). Nothing of the held-out photo itself is used either way."""
     progress: bool = True
@@ -70,7 +70,7 @@ class EvalResult:
     depth_mae: Optional[float] = None
     """Mean absolute z-depth error (world units) where the dataset has depth maps."""
     appearance: str = "none"
-    """The look held-out photos were rendered with: nearest, mean, or none (the run has no appearance codes)."""
+    """The look held-out photos were rendered with: nearest, mean, or none (the run has no look per photo)."""
     images: list[dict] = field(default_factory=list)
     """Per image: frame, image, psnr, ssim (and depth_mae)."""
 

@@ -134,6 +134,8 @@ class TrainConfig:
         f(fc.color_layers, "--field.color-layers", lo=1, whole=True)
         f(fc.sh_degree, "--field.sh-degree", lo=1, hi=4, whole=True)
         f(fc.appearance_dim, "--field.appearance-dim", lo=0, whole=True)
+        v.choice(fc.look, file, "--field.look" if flags else prefix + "field.look", ("off", "exposure", "codes"),
+                 "look model")
         v.choice(fc.implementation, file, "--field.implementation" if flags else prefix + "field.implementation",
                  ("auto", "torch", "cpu", "tcnn"), "backend")
         f(m.step_size, "--march.step-size", lo=0)
@@ -166,6 +168,8 @@ class TrainConfig:
         if not isinstance(d, dict):
             raise InputError(f"must be an object, got {v.describe(d)}", file=file, field=prefix)
         fd = _typed_fields(FieldConfig, d.get("field", {}), file, f"{prefix}.field", skip=("grid",))
+        if "look" not in fd and "appearance_dim" in fd:  # saved before --field.look: codes were the only model
+            fd["look"] = "codes" if fd["appearance_dim"] > 0 else "off"
         grid = HashGridConfig(**_typed_fields(HashGridConfig, (d.get("field") or {}).get("grid", {}), file,
                                               f"{prefix}.field.grid"))
         fcfg = FieldConfig(grid=grid, **fd)

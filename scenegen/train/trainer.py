@@ -237,8 +237,6 @@ def resolve_auto(cfg: TrainConfig, ds: SceneDataset, cams_field=None, device_typ
     if cfg.scene_kind == "unbounded":
         if cfg.march.cone_angle <= 0:
             cfg.march.cone_angle = 1.0 / 64
-        if cfg.field.appearance_dim == 0 and ds.kind != "blender" and ds.metadata.get("generator") is None:
-            cfg.field.appearance_dim = 16
     return cfg
 
 
