@@ -377,3 +377,10 @@ def test_runs_saved_before_the_look_option_keep_their_appearance_codes(tmp_path)
     with pytest.raises(InputError, match='unknown value "glow"') as e:
         TrainConfig.from_dict(saved, file="config.json")
     assert "config.field.look" in str(e.value)
+
+
+def test_codes_of_size_zero_are_refused(tmp_path, capsys):
+    code, err = run(capsys, "train", "--data", FIX / "nerfstudio", "--output", tmp_path / "run",
+                    "--field.look", "codes", "--field.appearance-dim", "0")
+    assert code == 2 and one_line(err).startswith("error: --field.appearance-dim: "), err
+    assert "--field.look codes" in err and not (tmp_path / "run").exists()

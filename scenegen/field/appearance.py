@@ -2,9 +2,9 @@
 photos taken nearest to it.
 
 Real captures drift in exposure and white balance as the camera turns (auto exposure towards a window, a cloud
-passing); training gives each photo its own row of the look table (a colour gain and offset, or NeRF-W's
-appearance code: :class:`scenegen.field.field.FieldConfig` ``look``) so the field does not bend its geometry to
-explain the drift. A novel view has no row of its own. Tours want one steady look (the mean
+passing); ``--field.look exposure|codes`` gives each photo its own row of a look table (a colour gain and
+offset, or NeRF-W's appearance code: :class:`scenegen.field.field.FieldConfig` ``look``) so the field does not
+bend its geometry to explain the drift. A novel view has no row of its own. Tours want one steady look (the mean
 code, :meth:`scenegen.field.field.RadianceField.appearance_codes`); reproducing a held-out *photo* wants the look
 the camera had there, and the photos taken just before and after it are the best estimate of that. Nothing of the
 held-out photo itself is used. Hand-written: an inverse-distance weighting over a few poses.

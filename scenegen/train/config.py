@@ -133,9 +133,10 @@ class TrainConfig:
         f(fc.geo_feat_dim, "--field.geo-feat-dim", lo=1, whole=True)
         f(fc.color_layers, "--field.color-layers", lo=1, whole=True)
         f(fc.sh_degree, "--field.sh-degree", lo=1, hi=4, whole=True)
-        f(fc.appearance_dim, "--field.appearance-dim", lo=0, whole=True)
         v.choice(fc.look, file, "--field.look" if flags else prefix + "field.look", ("off", "exposure", "codes"),
                  "look model")
+        f(fc.appearance_dim, "--field.appearance-dim", lo=1 if fc.look == "codes" else 0, whole=True,
+          hint="--field.look codes needs codes of at least one number")
         v.choice(fc.implementation, file, "--field.implementation" if flags else prefix + "field.implementation",
                  ("auto", "torch", "cpu", "tcnn"), "backend")
         f(m.step_size, "--march.step-size", lo=0)
